@@ -1,0 +1,104 @@
+"""The object key layout, in one place.
+
+    [<s3_prefix>/]<owner_org id>/<dataset id>/<upload segment>/<safe file name>
+
+The upload segment is fresh for every upload, so no upload can overwrite another's
+object. It carries an HMAC of the dataset id made with CKAN's secret, so the server can
+later recognise a prefix it issued for this dataset (credential refresh, resume) without
+storing anything.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+import posixpath
+
+from . import config
+
+_SEGMENT = re.compile(r"^([0-9a-f]{16})([0-9a-f]{16})$")
+# Keeps an extension like ".tar.gz" or ".csv" when a long name is shortened.
+_EXTENSION = re.compile(r"(\.[0-9A-Za-z]{1,10}){1,2}$")
+
+
+class UnsafeFileName(ValueError):
+    """The file name has nothing left once made safe."""
+
+
+def dataset_prefix(org_id: str, dataset_id: str) -> str:
+    """Prefix of every object of one dataset, ending in `/`."""
+    parts = [config.site_prefix(), org_id, dataset_id]
+    return "/".join(p for p in parts if p) + "/"
+
+
+def _signature(dataset_id: str, nonce: str) -> str:
+    mac = hmac.new(config.signing_secret(), f"{dataset_id}/{nonce}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:16]
+
+
+def new_upload_prefix(org_id: str, dataset_id: str) -> str:
+    """A fresh upload prefix inside the dataset's prefix, ending in `/`."""
+    nonce = secrets.token_hex(8)
+    return f"{dataset_prefix(org_id, dataset_id)}{nonce}{_signature(dataset_id, nonce)}/"
+
+
+def is_upload_prefix(prefix: str, org_id: str, dataset_id: str) -> bool:
+    """True if `prefix` is an upload prefix this site issued for this dataset."""
+    base = dataset_prefix(org_id, dataset_id)
+    if not prefix.startswith(base) or not prefix.endswith("/"):
+        return False
+    match = _SEGMENT.match(prefix[len(base):-1])
+    return bool(match) and hmac.compare_digest(
+        match.group(2), _signature(dataset_id, match.group(1))
+    )
+
+
+def upload_prefix_of(key: str) -> str:
+    """The folder a key lives in, ending in `/`."""
+    return key.rsplit("/", 1)[0] + "/"
+
+
+def in_dataset(key: str, org_id: str, dataset_id: str) -> bool:
+    """True if `key` names an object below the dataset's prefix (at any depth)."""
+    base = dataset_prefix(org_id, dataset_id)
+    rest = key[len(base):] if key.startswith(base) else ""
+    return bool(rest) and not rest.endswith("/") and all(
+        segment not in ("", ".", "..") for segment in rest.split("/")
+    )
+
+
+def file_name(key: str) -> str:
+    return posixpath.basename(key)
+
+
+def safe_file_name(name: str, max_bytes: int = 255) -> str:
+    """The user's file name made safe as the last segment of a key.
+
+    Keeps the name readable (unicode allowed) but it can never leave its folder: path
+    separators become `_`, control characters go, leading dots and spaces go, and the
+    name is shortened (keeping its extension) to fit `max_bytes` of UTF-8.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("/", "_").replace("\\", "_")
+    name = "".join(
+        ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs")
+    )
+    name = name.strip().lstrip(". ")
+    if not name:
+        raise UnsafeFileName(name)
+    if len(name.encode()) <= max_bytes:
+        return name
+    match = _EXTENSION.search(name)
+    extension = match.group(0) if match else ""
+    stem = name[: len(name) - len(extension)]
+    budget = max_bytes - len(extension.encode())
+    stem = stem.encode()[:budget].decode(errors="ignore").rstrip()
+    return stem + extension
+
+
+def object_key(prefix: str, file_name: str) -> str:
+    """Key of an upload's object: its prefix plus the safe file name, within 1024 bytes."""
+    room = min(255, config.MAX_KEY_BYTES - len(prefix.encode()))
+    return prefix + safe_file_name(file_name, room)

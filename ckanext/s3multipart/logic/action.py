@@ -1,0 +1,164 @@
+"""The extension's actions: validate, check access, one call into `uploads`, return."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import ckan.plugins.toolkit as tk
+
+from .. import authz, resources, storage, uploads
+from . import schema
+
+__all__ = [
+    "s3multipart_credentials",
+    "s3multipart_presigned_post",
+    "s3multipart_upload_start",
+    "s3multipart_upload_sign",
+    "s3multipart_upload_list_parts",
+    "s3multipart_upload_complete",
+    "s3multipart_upload_abort",
+    "package_create",
+    "package_update",
+]
+
+Action = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+def _action(input_schema: Callable[[], dict[str, Any]]) -> Callable[[Callable[..., Any]], Action]:
+    """Validate against the schema, check the same-named auth, and pass the dataset on.
+
+    S3 and STS failures become a 409 whose message says what failed, never a 500.
+    """
+    def decorate(work: Callable[..., Any]) -> Action:
+        @functools.wraps(work)
+        def action(context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+            data, errors = tk.navl_validate(dict(data_dict or {}), input_schema(), context)
+            if errors:
+                raise tk.ValidationError(errors)
+            tk.check_access(work.__name__, context, data)
+            package = authz.get_dataset(data["id"])
+            try:
+                return work(context, data, package)
+            except storage.StorageError as e:
+                raise tk.ValidationError({"storage": [str(e)]}) from None
+        return action
+    return decorate
+
+
+def _user(context: dict[str, Any]) -> str:
+    return context.get("user") or ""
+
+
+@_action(schema.credentials)
+def s3multipart_credentials(context, data, package):
+    """Temporary S3 credentials (STS mode) that may upload only under one new key prefix.
+
+    :param id: the dataset's id or name
+    :param prefix: (optional) an upload prefix issued earlier for this dataset, to refresh
+        credentials or resume that upload
+    :param resource_id: (optional) the resource whose file is being replaced
+    :returns: ``credentials`` (AccessKeyId, SecretAccessKey, SessionToken, Expiration),
+        ``bucket``, ``region``, ``endpoint_url``, ``prefix``, ``part_size``,
+        ``concurrency``, ``max_size``, ``metadata``
+    """
+    return uploads.sts_credentials(package, _user(context), data.get("prefix"),
+                                   data.get("resource_id"))
+
+
+@_action(schema.presigned_post)
+def s3multipart_presigned_post(context, data, package):
+    """A presigned POST for a single-request upload (up to 5 GB) of one file.
+
+    :param id: the dataset's id or name
+    :param filename: the file's name
+    :returns: ``url``, ``fields``, ``key``, ``expires_in``, ``curl_example``
+    """
+    return uploads.presigned_post(package, _user(context), data["filename"])
+
+
+@_action(schema.upload_start)
+def s3multipart_upload_start(context, data, package):
+    """Start a multipart upload whose parts go to presigned URLs (presigned mode).
+
+    :param id: the dataset's id or name
+    :param filename: the file's name
+    :param size: the file's size in bytes
+    :param content_type: (optional) the file's media type
+    :param resource_id: (optional) the resource whose file is being replaced
+    :returns: ``upload_id``, ``key``, ``part_size``, ``part_count``
+    """
+    return uploads.start(package, _user(context), data["filename"], data["size"],
+                         data.get("content_type"), data.get("resource_id"))
+
+
+@_action(schema.upload_sign)
+def s3multipart_upload_sign(context, data, package):
+    """Presigned UploadPart URLs for some parts of an upload.
+
+    :param id: the dataset's id or name
+    :param key: the upload's key
+    :param upload_id: the upload's id
+    :param part_numbers: list of part numbers (1 to 10,000)
+    :returns: ``urls``, {part number: URL}
+    """
+    return uploads.sign(package, data["key"], data["upload_id"], data["part_numbers"])
+
+
+@_action(schema.upload)
+def s3multipart_upload_list_parts(context, data, package):
+    """The parts S3 already holds for an upload (to resume it).
+
+    :param id: the dataset's id or name
+    :param key: the upload's key
+    :param upload_id: the upload's id
+    :returns: ``parts``, [{part_number, etag, size}]
+    """
+    return uploads.list_parts(package, data["key"], data["upload_id"])
+
+
+@_action(schema.upload_complete)
+def s3multipart_upload_complete(context, data, package):
+    """Complete a multipart upload from its parts.
+
+    :param id: the dataset's id or name
+    :param key: the upload's key
+    :param upload_id: the upload's id
+    :param parts: [{part_number, etag}]
+    :returns: ``key``, ``size``, ``etag``
+    """
+    return uploads.complete(package, data["key"], data["upload_id"], data["parts"])
+
+
+@_action(schema.upload)
+def s3multipart_upload_abort(context, data, package):
+    """Abort a multipart upload; S3 drops the parts it holds.
+
+    :param id: the dataset's id or name
+    :param key: the upload's key
+    :param upload_id: the upload's id
+    """
+    uploads.abort(package, data["key"], data["upload_id"])
+
+
+@tk.chained_action
+def package_create(up_func, context, data_dict):
+    _check_resources("package_create", context, data_dict)
+    return up_func(context, data_dict)
+
+
+@tk.chained_action
+def package_update(up_func, context, data_dict):
+    _check_resources("package_update", context, data_dict)
+    return up_func(context, data_dict)
+
+
+def _check_resources(action: str, context: dict[str, Any], data_dict: dict[str, Any]) -> None:
+    """Verify new `s3_key`s (resource_create/update and package_patch end up here too)."""
+    if not any(isinstance(r, dict) and r.get("s3_key") for r in data_dict.get("resources") or []):
+        return
+    # Auth first, so that nobody learns from the answer which objects exist.
+    tk.check_access(action, dict(context), data_dict)
+    try:
+        resources.check(data_dict)
+    except storage.StorageError as e:
+        raise tk.ValidationError({"storage": [str(e)]}) from None

@@ -1,0 +1,48 @@
+"""navl schemas of the actions' input."""
+from __future__ import annotations
+
+from typing import Any
+
+from ckan.logic.schema import validator_args
+
+Schema = dict[str, Any]
+
+
+@validator_args
+def dataset(not_empty, unicode_safe) -> Schema:
+    return {"id": [not_empty, unicode_safe]}
+
+
+@validator_args
+def credentials(not_empty, ignore_missing, unicode_safe) -> Schema:
+    return {"id": [not_empty, unicode_safe], "prefix": [ignore_missing, unicode_safe],
+            "resource_id": [ignore_missing, unicode_safe]}
+
+
+@validator_args
+def presigned_post(not_empty, unicode_safe) -> Schema:
+    return {"id": [not_empty, unicode_safe], "filename": [not_empty, unicode_safe]}
+
+
+@validator_args
+def upload_start(not_empty, not_missing, ignore_missing, unicode_safe, s3multipart_size) -> Schema:
+    return {"id": [not_empty, unicode_safe], "filename": [not_empty, unicode_safe],
+            "size": [not_missing, s3multipart_size],
+            "content_type": [ignore_missing, unicode_safe],
+            "resource_id": [ignore_missing, unicode_safe]}
+
+
+@validator_args
+def upload(not_empty, unicode_safe) -> Schema:
+    return {"id": [not_empty, unicode_safe], "key": [not_empty, unicode_safe],
+            "upload_id": [not_empty, unicode_safe]}
+
+
+@validator_args
+def upload_sign(s3multipart_part_numbers) -> Schema:
+    return {**upload(), "part_numbers": [s3multipart_part_numbers]}
+
+
+@validator_args
+def upload_complete(s3multipart_parts) -> Schema:
+    return {**upload(), "parts": [s3multipart_parts]}

@@ -1,0 +1,187 @@
+"""The one place that talks to S3 and STS: builds boto3 clients from the config,
+presigns, and turns botocore failures into messages a person can act on."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from typing import Any, Iterator
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from . import config
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(Exception):
+    """S3 or STS failed or refused; the message is safe to show (no secrets)."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+@functools.lru_cache(maxsize=8)
+def _client(service: str, endpoint: str | None, region: str, style: str,
+            keys: tuple[str, str] | None) -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id=keys[0] if keys else None,
+        aws_secret_access_key=keys[1] if keys else None,
+    )
+    return session.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(
+            signature_version="s3v4" if service == "s3" else None,
+            s3={"addressing_style": style},
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+
+
+def s3() -> Any:
+    """A boto3 S3 client for the configured endpoint, region and addressing style."""
+    return _client("s3", config.endpoint_url(), config.region(),
+                   config.addressing_style(), config.server_keys())
+
+
+def sts() -> Any:
+    return _client("sts", config.sts_endpoint_url(), config.region(), "auto",
+                   config.server_keys())
+
+
+@contextlib.contextmanager
+def errors(service: str, operation: str) -> Iterator[None]:
+    """Turn botocore exceptions into StorageError with a message naming what failed."""
+    try:
+        yield
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        code = str(err.get("Code") or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
+        log.warning("%s %s refused: %s %s", service, operation, code, err.get("Message"))
+        raise StorageError(f"{service} refused {operation}: {code}", code) from None
+    except EndpointConnectionError:
+        endpoint = config.sts_endpoint_url() if service == "STS" else config.endpoint_url()
+        log.warning("%s %s: cannot connect to %s", service, operation, endpoint or "AWS")
+        raise StorageError(
+            f"{service} is unreachable ({operation} could not connect to "
+            f"{endpoint or 'AWS'}); ask a sysadmin to check the endpoint settings",
+            "Unreachable",
+        ) from None
+    except NoCredentialsError:
+        raise StorageError(
+            f"{service} {operation}: the CKAN server has no AWS credentials; ask a sysadmin to set "
+            "ckanext.s3multipart.aws_access_key_id/aws_secret_access_key or the standard chain",
+            "NoCredentials",
+        ) from None
+    except BotoCoreError as e:
+        log.warning("%s %s failed: %s", service, operation, type(e).__name__)
+        raise StorageError(f"{service} {operation} failed: {type(e).__name__}", type(e).__name__) from None
+
+
+def _acl_args() -> dict[str, str]:
+    return {"ACL": config.acl()} if config.acl() else {}
+
+
+def create_multipart_upload(key: str, content_type: str, metadata: dict[str, str]) -> str:
+    with errors("S3", "CreateMultipartUpload"):
+        answer = s3().create_multipart_upload(
+            Bucket=config.bucket(), Key=key, ContentType=content_type,
+            Metadata=metadata, **_acl_args())
+    return answer["UploadId"]
+
+
+def upload_exists(key: str, upload_id: str) -> bool:
+    """True if a multipart upload with this id is in progress for this key.
+
+    Asked through ListMultipartUploads because S3-compatible stores differ in how they
+    answer ListParts for an unknown upload id (moto: 500; S3: NoSuchUpload).
+    """
+    with errors("S3", "ListMultipartUploads"):
+        pages = s3().get_paginator("list_multipart_uploads").paginate(
+            Bucket=config.bucket(), Prefix=key)
+        return any(
+            upload["Key"] == key and upload["UploadId"] == upload_id
+            for page in pages for upload in page.get("Uploads", [])
+        )
+
+
+def presign_part(key: str, upload_id: str, part_number: int, expires: int) -> str:
+    with errors("S3", "presign UploadPart"):
+        return s3().generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": config.bucket(), "Key": key,
+                    "UploadId": upload_id, "PartNumber": part_number},
+            ExpiresIn=expires,
+        )
+
+
+def list_parts(key: str, upload_id: str) -> list[dict[str, Any]]:
+    with errors("S3", "ListParts"):
+        pages = s3().get_paginator("list_parts").paginate(
+            Bucket=config.bucket(), Key=key, UploadId=upload_id)
+        return [
+            {"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]}
+            for page in pages for p in page.get("Parts", [])
+        ]
+
+
+def complete_multipart_upload(key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    with errors("S3", "CompleteMultipartUpload"):
+        s3().complete_multipart_upload(
+            Bucket=config.bucket(), Key=key, UploadId=upload_id,
+            MultipartUpload={"Parts": [
+                {"PartNumber": p["part_number"], "ETag": p["etag"]} for p in parts
+            ]},
+        )
+
+
+def abort_multipart_upload(key: str, upload_id: str) -> None:
+    with errors("S3", "AbortMultipartUpload"):
+        s3().abort_multipart_upload(Bucket=config.bucket(), Key=key, UploadId=upload_id)
+
+
+def head(key: str) -> dict[str, Any] | None:
+    """HeadObject's answer, or None when there is no such object."""
+    try:
+        with errors("S3", "HeadObject"):
+            return s3().head_object(Bucket=config.bucket(), Key=key)
+    except StorageError as e:
+        if e.code in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def delete(key: str) -> None:
+    with errors("S3", "DeleteObject"):
+        s3().delete_object(Bucket=config.bucket(), Key=key)
+
+
+def has_objects(prefix: str) -> bool:
+    with errors("S3", "ListObjectsV2"):
+        answer = s3().list_objects_v2(Bucket=config.bucket(), Prefix=prefix, MaxKeys=1)
+    return answer.get("KeyCount", 0) > 0
+
+
+def presigned_post(key: str, fields: dict[str, str], conditions: list[Any],
+                   expires: int) -> dict[str, Any]:
+    fields = {**fields, **({"acl": config.acl()} if config.acl() else {})}
+    conditions = conditions + [{name: value} for name, value in fields.items()]
+    with errors("S3", "presign POST"):
+        return s3().generate_presigned_post(
+            Bucket=config.bucket(), Key=key, Fields=fields,
+            Conditions=conditions, ExpiresIn=expires)
+
+
+def assume_role(session_name: str, policy: str, duration: int) -> dict[str, Any]:
+    """STS AssumeRole on the configured role with an inline session policy."""
+    with errors("STS", "AssumeRole"):
+        return sts().assume_role(
+            RoleArn=config.role_arn(), RoleSessionName=session_name,
+            Policy=policy, DurationSeconds=duration)

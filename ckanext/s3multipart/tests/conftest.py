@@ -1,0 +1,119 @@
+"""Fixtures: moto's server as the S3 + STS endpoint over real HTTP, CKAN without Solr."""
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any, Iterator
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+import ckan.lib.search as search
+import ckan.tests.factories as factories
+from ckan.lib.search.index import NoopSearchIndex
+from ckan.lib.search.query import PackageSearchQuery
+
+from ckanext.s3multipart import storage
+
+BUCKET = "ckan-test-bucket"
+ROLE = "arn:aws:iam::123456789012:role/S3MultipartUploadOnly"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's server (S3 and STS) on a free 127.0.0.1 port for the whole run."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="y")
+    s3.create_bucket(Bucket=BUCKET)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def s3(moto_url: str) -> Any:
+    """A boto3 client of the tests' own, to look at the bucket behind the extension's back."""
+    return boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="y")
+
+
+@pytest.fixture
+def moto_state(moto_url: str):
+    """moto's own record of what it was asked (e.g. the session policy of AssumeRole)."""
+    def read(service: str) -> dict[str, Any]:
+        return requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()[service]
+    return read
+
+
+@pytest.fixture(autouse=True)
+def s3multipart_env(ckan_config, monkeypatch, moto_url: str):
+    """Point the extension at moto and replace Solr (absent here) with no-ops."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.endpoint_url", moto_url)
+    monkeypatch.setitem(search._INDICES, "package", NoopSearchIndex)
+
+    def no_solr_show(reference: str) -> dict[str, Any]:
+        raise search.SearchError("no Solr in tests: package_show reads the database")
+
+    def empty_search(self, query, permission_labels=None, **kwargs) -> dict[str, Any]:
+        self.count, self.results, self.facets, self.raw_response = 0, [], {}, {}
+        return {"results": [], "count": 0}
+
+    monkeypatch.setattr(search, "show", no_solr_show)
+    monkeypatch.setattr(PackageSearchQuery, "run", empty_search)
+    storage._client.cache_clear()
+    yield
+    storage._client.cache_clear()
+
+
+@pytest.fixture
+def env(clean_db, with_plugins, s3multipart_env):
+    """A publisher (editor of an enabled organization) with a dataset, and an outsider."""
+    sysadmin = factories.SysadminWithToken()
+    publisher = factories.UserWithToken()
+    outsider = factories.UserWithToken()
+    org = factories.Organization(
+        name="enabled-org", users=[{"name": publisher["name"], "capacity": "editor"}])
+    dataset = factories.Dataset(owner_org=org["id"], name="big-data")
+    return Env(sysadmin, publisher, outsider, org, dataset)
+
+
+class Env:
+    def __init__(self, sysadmin, publisher, outsider, org, dataset):
+        self.sysadmin, self.publisher, self.outsider = sysadmin, publisher, outsider
+        self.org, self.dataset = org, dataset
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.org['id']}/{self.dataset['id']}/"
+
+
+class Api:
+    """The action API over CKAN's test app, as a script with an API token would call it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def call(self, action: str, user: dict[str, Any] | None = None, status: int = 200,
+             **data: Any) -> dict[str, Any]:
+        headers = {"Authorization": user["token"]} if user else {}
+        response = self.app.post(f"/api/3/action/{action}", json=data, headers=headers,
+                                 status=status)
+        body = response.json
+        return body["result"] if status == 200 else body["error"]
+
+
+@pytest.fixture
+def api(app) -> Api:
+    return Api(app)

@@ -1,0 +1,207 @@
+"""Issuing upload permission for one dataset: STS credentials, presigned POSTs and the
+presigned multipart flow. Callers have already checked `authz.upload_allowed`."""
+from __future__ import annotations
+
+import mimetypes
+import re
+import shlex
+from typing import Any
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
+from . import config, credentials, keys, parts, storage
+
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+\"-]+)*$")
+
+
+def _invalid(field: str, message: str) -> tk.ValidationError:
+    return tk.ValidationError({field: [message]})
+
+
+def metadata(package: model.Package, user_name: str, resource_id: str | None = None) -> dict[str, str]:
+    """Object metadata (sent as x-amz-meta-*) recording who uploaded what for which dataset."""
+    meta = {"ckan-site-id": config.site_id(), "ckan-user": user_name,
+            "ckan-package-id": package.id}
+    if resource_id:
+        meta["ckan-resource-id"] = resource_id
+    return meta
+
+
+def _key_for(package: model.Package, filename: str) -> str:
+    prefix = keys.new_upload_prefix(package.owner_org, package.id)
+    try:
+        return keys.object_key(prefix, filename)
+    except keys.UnsafeFileName:
+        raise _invalid("filename", tk._(
+            "File name '{}' has no usable characters; rename the file").format(filename)) from None
+
+
+def check_key(package: model.Package, key: str) -> None:
+    if not keys.in_dataset(key, package.owner_org, package.id):
+        raise _invalid("key", tk._("Key '{}' is not inside dataset '{}' (its keys start with '{}')").format(
+            key, package.name, keys.dataset_prefix(package.owner_org, package.id)))
+
+
+def check_size(size: int, field: str = "size") -> None:
+    limit = config.max_size()
+    if size > limit:
+        raise _invalid(field, tk._(
+            "The file is {:,} bytes; the largest file this site accepts is {:,} bytes").format(size, limit))
+
+
+def check_resource(package: model.Package, resource_id: str | None) -> None:
+    if resource_id and resource_id not in {r.id for r in package.resources}:
+        raise _invalid("resource_id", tk._("Resource {} is not part of dataset '{}'").format(
+            resource_id, package.name))
+
+
+# STS mode ---------------------------------------------------------------------------
+
+def _require_sts() -> None:
+    if config.mode() != "sts":
+        raise _invalid("mode", tk._(
+            "This site uploads in presigned mode (ckanext.s3multipart.mode, or no s3_role "
+            "set); use s3multipart_upload_start instead"))
+
+
+def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
+                    resource_id: str | None = None) -> dict[str, Any]:
+    """Temporary credentials that may upload only under one upload prefix.
+
+    With `prefix` (one issued earlier for this dataset) the same upload continues after a
+    credential refresh or a page reload; a prefix that already holds a finished object is
+    refused so that credentials never overwrite an object.
+    """
+    _require_sts()
+    check_resource(package, resource_id)
+    if prefix:
+        if not keys.is_upload_prefix(prefix, package.owner_org, package.id):
+            raise _invalid("prefix", tk._(
+                "'{}' is not an upload prefix issued for dataset '{}'").format(prefix, package.name))
+        if storage.has_objects(prefix):
+            raise _invalid("prefix", tk._(
+                "The upload under '{}' is already complete; start a new upload").format(prefix))
+    else:
+        prefix = keys.new_upload_prefix(package.owner_org, package.id)
+    answer = credentials.issue(prefix, user_name)
+    return {
+        "credentials": {k: answer["Credentials"][k] for k in
+                        ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")},
+        "bucket": config.bucket(),
+        "region": config.region(),
+        "endpoint_url": config.endpoint_url(),
+        "addressing_style": config.addressing_style(),
+        "prefix": prefix,
+        "part_size": config.part_size(),
+        "concurrency": config.concurrency(),
+        "max_size": config.max_size(),
+        "metadata": metadata(package, user_name, resource_id),
+        "acl": config.acl(),
+    }
+
+
+def legacy_sts_credentials(package: model.Package, user_name: str) -> dict[str, Any]:
+    """The original extension's answer: AssumeRole's shape, scoped to the whole dataset."""
+    _require_sts()
+    prefix = keys.dataset_prefix(package.owner_org, package.id)
+    answer = credentials.issue(prefix, user_name)
+    return {"Credentials": answer["Credentials"],
+            "AssumedRoleUser": answer["AssumedRoleUser"], "Prefix": prefix}
+
+
+# Presigned POST -----------------------------------------------------------------------
+
+def presigned_post(package: model.Package, user_name: str, filename: str | None) -> dict[str, Any]:
+    """A presigned POST for one single-request upload up to 5 GiB (or max_size).
+
+    Without `filename` the key ends in S3's `${filename}`, as the original extension's
+    get_s3_post did, and the uploaded file's own name is used.
+    """
+    if filename is None:
+        key = keys.new_upload_prefix(package.owner_org, package.id) + "${filename}"
+        content_type = "application/octet-stream"
+    else:
+        key = _key_for(package, filename)
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    limit = min(config.max_size(), config.MAX_POST_SIZE)
+    expires = config.credentials_duration()
+    fields = {"Content-Type": content_type, **{
+        f"x-amz-meta-{name}": value for name, value in metadata(package, user_name).items()}}
+    post = storage.presigned_post(key, fields, [["content-length-range", 0, limit]], expires)
+    local_file = filename or "FILE"
+    curl = ["curl", "--fail", "-X", "POST"]
+    for name, value in post["fields"].items():
+        # --form-string: values are literal (no @file or <file expansion).
+        curl += ["--form-string", f"{name}={value}"]
+    curl += ["-F", f"file=@{local_file}", post["url"]]
+    return {"url": post["url"], "fields": post["fields"], "key": key,
+            "expires_in": expires, "max_size": limit,
+            "curl_example": " ".join(shlex.quote(part) for part in curl)}
+
+
+# Presigned multipart -------------------------------------------------------------------
+
+def start(package: model.Package, user_name: str, filename: str, size: int,
+          content_type: str | None, resource_id: str | None) -> dict[str, Any]:
+    """Create a multipart upload that the browser fills through presigned part URLs."""
+    check_size(size)
+    check_resource(package, resource_id)
+    if content_type and not _CONTENT_TYPE.match(content_type):
+        raise _invalid("content_type", tk._("'{}' is not a media type like text/csv").format(content_type))
+    key = _key_for(package, filename)
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    upload_id = storage.create_multipart_upload(
+        key, content_type, metadata(package, user_name, resource_id))
+    part_size, part_count = parts.plan(size)
+    return {"upload_id": upload_id, "key": key, "part_size": part_size,
+            "part_count": part_count, "concurrency": config.concurrency(),
+            "content_type": content_type}
+
+
+def _check_upload(package: model.Package, key: str, upload_id: str) -> None:
+    check_key(package, key)
+    if not storage.upload_exists(key, upload_id):
+        raise tk.ObjectNotFound(tk._(
+            "No multipart upload {} is in progress for key '{}'; it was completed, aborted or "
+            "never started").format(upload_id, key))
+
+
+def sign(package: model.Package, key: str, upload_id: str, part_numbers: list[int]) -> dict[str, Any]:
+    _check_upload(package, key, upload_id)
+    expires = config.credentials_duration()
+    return {"urls": {str(n): storage.presign_part(key, upload_id, n, expires)
+                     for n in part_numbers},
+            "expires_in": expires}
+
+
+def list_parts(package: model.Package, key: str, upload_id: str) -> dict[str, Any]:
+    _check_upload(package, key, upload_id)
+    return {"parts": storage.list_parts(key, upload_id)}
+
+
+def complete(package: model.Package, key: str, upload_id: str,
+             part_list: list[dict[str, Any]]) -> dict[str, Any]:
+    """Complete the upload, then refuse (and delete) an object over max_size."""
+    _check_upload(package, key, upload_id)
+    try:
+        storage.complete_multipart_upload(key, upload_id, part_list)
+    except storage.StorageError as e:
+        if e.code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+            raise _invalid("parts", tk._(
+                "S3 refused the part list ({}): every part but the last must be at least 5 MiB "
+                "and each ETag must be the one S3 returned for that part").format(e.code)) from None
+        raise
+    head = storage.head(key) or {}
+    size = int(head.get("ContentLength", 0))
+    if size > config.max_size():
+        storage.delete(key)
+        raise _invalid("size", tk._(
+            "The uploaded object is {:,} bytes, over this site's limit of {:,} bytes; it was "
+            "deleted").format(size, config.max_size()))
+    return {"key": key, "size": size, "etag": head.get("ETag")}
+
+
+def abort(package: model.Package, key: str, upload_id: str) -> None:
+    _check_upload(package, key, upload_id)
+    storage.abort_multipart_upload(key, upload_id)
