@@ -184,6 +184,8 @@ def complete(package: model.Package, key: str, upload_id: str,
              part_list: list[dict[str, Any]]) -> dict[str, Any]:
     """Complete the upload, then refuse (and delete) an object over max_size."""
     _check_upload(package, key, upload_id)
+    # S3 wants them sorted; some stores (moto) silently corrupt the object otherwise.
+    part_list = sorted(part_list, key=lambda p: p["part_number"])
     try:
         storage.complete_multipart_upload(key, upload_id, part_list)
     except storage.StorageError as e:

@@ -5,6 +5,7 @@ import functools
 from typing import Any, Callable
 
 import ckan.plugins.toolkit as tk
+from ckan.lib.navl.dictization_functions import DataError
 
 from .. import authz, resources, storage, uploads
 from . import schema
@@ -32,7 +33,10 @@ def _action(input_schema: Callable[[], dict[str, Any]]) -> Callable[[Callable[..
     def decorate(work: Callable[..., Any]) -> Action:
         @functools.wraps(work)
         def action(context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
-            data, errors = tk.navl_validate(dict(data_dict or {}), input_schema(), context)
+            try:
+                data, errors = tk.navl_validate(dict(data_dict or {}), input_schema(), context)
+            except DataError as e:  # e.g. a string where a list of objects belongs
+                raise tk.ValidationError({"input": [str(e)]}) from None
             if errors:
                 raise tk.ValidationError(errors)
             tk.check_access(work.__name__, context, data)

@@ -44,5 +44,9 @@ def upload_sign(s3multipart_part_numbers) -> Schema:
 
 
 @validator_args
-def upload_complete(s3multipart_parts) -> Schema:
-    return {**upload(), "parts": [s3multipart_parts]}
+def upload_complete(not_missing, not_empty, unicode_safe, ignore,
+                    s3multipart_part_number, s3multipart_parts_listed_once) -> Schema:
+    return {**upload(),
+            "parts": {"part_number": [not_missing, s3multipart_part_number],
+                      "etag": [not_empty, unicode_safe], "__extras": [ignore]},
+            "__after": [s3multipart_parts_listed_once]}

@@ -15,7 +15,7 @@ __all__ = [
     "s3multipart_url",
     "s3multipart_part_number",
     "s3multipart_part_numbers",
-    "s3multipart_parts",
+    "s3multipart_parts_listed_once",
     "s3multipart_size",
 ]
 
@@ -88,19 +88,19 @@ def s3multipart_part_numbers(value: Any) -> list[int]:
     return sorted({s3multipart_part_number(v) for v in value})
 
 
-def s3multipart_parts(value: Any) -> list[dict[str, Any]]:
-    """[{part_number, etag}], returned sorted by part number, each number once."""
-    if not isinstance(value, list) or not value:
-        raise Invalid(tk._("Give the list of uploaded parts as [{\"part_number\": 1, \"etag\": \"...\"}]"))
-    parts: dict[int, str] = {}
-    for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("etag"), str) or not item["etag"]:
-            raise Invalid(tk._("Each part needs a part_number and the etag S3 returned for it"))
-        number = s3multipart_part_number(item.get("part_number"))
-        if number in parts:
-            raise Invalid(tk._("Part {} is listed twice").format(number))
-        parts[number] = item["etag"]
-    return [{"part_number": n, "etag": parts[n]} for n in sorted(parts)]
+def s3multipart_parts_listed_once(key: Any, data: dict[Any, Any], errors: dict[Any, Any],
+                                  context: dict[str, Any]) -> None:
+    """The `parts` of a completion: at least one, each part number once."""
+    numbers = sorted((k, value) for k, value in data.items()
+                     if len(k) == 3 and k[0] == "parts" and k[2] == "part_number")
+    if not numbers and not any(k[0] == "parts" for k in errors if errors[k]):
+        errors[("parts",)] = [tk._(
+            'Give the uploaded parts as [{"part_number": 1, "etag": "..."}, ...]')]
+    seen: set[Any] = set()
+    for field, number in numbers:
+        if number in seen:
+            errors.setdefault(field, []).append(tk._("Part {} is listed twice").format(number))
+        seen.add(number)
 
 
 def s3multipart_size(value: Any) -> int:

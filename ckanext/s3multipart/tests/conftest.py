@@ -1,14 +1,20 @@
 """Fixtures: moto's server as the S3 + STS endpoint over real HTTP, CKAN without Solr."""
 from __future__ import annotations
 
+import json
 import logging
+import re
 import socket
+import threading
+import urllib.parse
 from typing import Any, Iterator
 
 import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request
 
 import ckan.lib.search as search
 import ckan.tests.factories as factories
@@ -49,18 +55,51 @@ def s3(moto_url: str) -> Any:
                         aws_access_key_id="x", aws_secret_access_key="y")
 
 
-@pytest.fixture
-def moto_state(moto_url: str):
-    """moto's own record of what it was asked (e.g. the session policy of AssumeRole)."""
-    def read(service: str) -> dict[str, Any]:
-        return requests.get(f"{moto_url}/moto-api/data.json", timeout=10).json()[service]
-    return read
+class StsRecorder:
+    """An HTTP proxy in front of moto's STS that records each AssumeRole request.
+
+    moto keeps session policies but never enforces them, so tests read back the exact
+    parameters CKAN sent over the wire, keyed by the access key id STS answered with.
+    """
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream
+        self.calls: dict[str, dict[str, str]] = {}
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        body = request.get_data()
+        answer = requests.post(self.upstream + request.full_path.rstrip("?"), data=body,
+                               headers={k: v for k, v in request.headers if k != "Host"},
+                               timeout=30)
+        params = dict(urllib.parse.parse_qsl(body.decode()))
+        match = re.search(r"<AccessKeyId>([^<]+)</AccessKeyId>", answer.text)
+        if params.get("Action") == "AssumeRole" and match:
+            self.calls[match.group(1)] = params
+        start_response(f"{answer.status_code} {answer.reason}",
+                       [("Content-Type", answer.headers.get("Content-Type", "text/xml"))])
+        return [answer.content]
+
+    def policy(self, access_key_id: str) -> dict[str, Any]:
+        """The session policy sent with the AssumeRole that produced this access key."""
+        return json.loads(self.calls[access_key_id]["Policy"])
+
+
+@pytest.fixture(scope="session")
+def sts_recorder(moto_url: str) -> Iterator[StsRecorder]:
+    recorder = StsRecorder(moto_url)
+    server = make_server("127.0.0.1", free_port(), recorder, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorder.url = f"http://127.0.0.1:{server.server_port}"
+    yield recorder
+    server.shutdown()
 
 
 @pytest.fixture(autouse=True)
-def s3multipart_env(ckan_config, monkeypatch, moto_url: str):
+def s3multipart_env(ckan_config, monkeypatch, moto_url: str, sts_recorder: StsRecorder):
     """Point the extension at moto and replace Solr (absent here) with no-ops."""
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.endpoint_url", moto_url)
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.sts_endpoint_url", sts_recorder.url)
     monkeypatch.setitem(search._INDICES, "package", NoopSearchIndex)
 
     def no_solr_show(reference: str) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""Every option is declared, and a wrong value stops CKAN at start-up naming the option."""
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+DECLARATION = ROOT / "ckanext/s3multipart/config_declaration.yaml"
+DESIGN_OPTIONS = {
+    "s3_bucket", "s3_region", "s3_role", "s3_prefix", "enabled_orgs", "mode", "endpoint_url",
+    "sts_endpoint_url", "addressing_style", "aws_access_key_id", "aws_secret_access_key",
+    "credentials_duration", "part_size", "concurrency", "max_size", "acl", "download_expiry",
+}
+
+
+def test_every_design_option_is_declared_with_a_description():
+    options = yaml.safe_load(DECLARATION.read_text())["groups"][0]["options"]
+    declared = {o["key"].removeprefix("ckanext.s3multipart."): o for o in options}
+    assert set(declared) == DESIGN_OPTIONS
+    assert all(o.get("description") for o in declared.values())
+
+
+def _start_ckan(tmp_path: pathlib.Path, **overrides: str) -> subprocess.CompletedProcess:
+    """Run a CKAN command with test.ini plus `overrides`, as an operator would start CKAN."""
+    lines = (ROOT / "test.ini").read_text().replace("%(here)s", str(ROOT)).splitlines()
+    keep = [line for line in lines
+            if line.split("=")[0].strip().removeprefix("ckanext.s3multipart.") not in overrides]
+    at = keep.index("[app:main]") + 1
+    keep[at:at] = [f"ckanext.s3multipart.{k} = {v}" for k, v in overrides.items()]
+    ini = tmp_path / "ckan.ini"
+    ini.write_text("\n".join(keep) + "\n")
+    ckan = pathlib.Path(sys.executable).with_name("ckan")
+    return subprocess.run([str(ckan), "-c", str(ini), "config", "declaration", "s3multipart"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_good_configuration_starts(tmp_path):
+    result = _start_ckan(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ckanext.s3multipart.part_size = 5242880" in result.stdout
+
+
+@pytest.mark.parametrize("option, value", [
+    ("s3_role", "arn:aws:iam::12345:user/not-a-role"),
+    ("part_size", "1048576"),
+    ("credentials_duration", "600"),
+    ("credentials_duration", "43201"),
+    ("mode", "magic"),
+    ("addressing_style", "sideways"),
+    ("concurrency", "0"),
+    ("max_size", "-1"),
+    ("endpoint_url", "minio.local:9000"),
+    ("acl", "public"),
+    ("s3_prefix", "data/*"),
+    ("s3_bucket", ""),
+])
+def test_wrong_value_stops_startup_naming_the_option(tmp_path, option, value):
+    result = _start_ckan(tmp_path, **{option: value})
+    assert result.returncode != 0
+    assert f"ckanext.s3multipart.{option}:" in result.stderr + result.stdout
