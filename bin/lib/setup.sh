@@ -30,6 +30,7 @@ ensure_services() {
     step "starting PostgreSQL"
     local cluster; cluster=$(ls /etc/postgresql | sort -V | tail -n 1)
     pg_ctlcluster --skip-systemctl-redirect "$cluster" main start
+    STARTED_PG=$cluster
     # Trust local TCP connections, as the tests connect without a password.
     for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
   fi
@@ -46,6 +47,7 @@ ensure_services() {
     mkdir -p /var/lib/redis /var/log/redis
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
       --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    STARTED_REDIS=1
     for _ in $(seq 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
   fi
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || die "cannot reach Redis on 127.0.0.1:6379"

@@ -1,0 +1,97 @@
+"""bin/demo's server: moto as S3 + STS, CKAN with the plugin, demo users and data.
+
+Run by bin/demo (which installs and starts what is missing first); Ctrl-C stops it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+import boto3
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+import nosolr
+
+HOST = "127.0.0.1"
+CKAN_PORT = int(os.environ.get("DEMO_PORT", "5000"))
+S3_PORT = int(os.environ.get("DEMO_S3_PORT", "9000"))
+INI = os.environ["DEMO_INI"]
+BUCKET = "ckan-demo"
+PASSWORD = "demo-password-123"
+USERS = {"admin": True, "publisher": False}
+
+
+def start_s3() -> ThreadedMotoServer:
+    server = ThreadedMotoServer(ip_address=HOST, port=S3_PORT, verbose=False)
+    server.start()
+    s3 = boto3.client("s3", endpoint_url=f"http://{HOST}:{S3_PORT}", region_name="us-east-1",
+                      aws_access_key_id="demo", aws_secret_access_key="demo-secret")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": [f"http://{HOST}:{CKAN_PORT}"],
+        "AllowedMethods": ["PUT", "POST", "GET", "HEAD", "DELETE"],
+        "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+    return server
+
+
+def seed() -> None:
+    """Create the demo users, organization and dataset once (re-runs keep them)."""
+    import ckan.model as model
+    from ckan.logic import get_action
+
+    site_user = get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+    context = lambda: {"user": site_user, "ignore_auth": True}  # noqa: E731
+    for name, sysadmin in USERS.items():
+        if not model.User.get(name):
+            get_action("user_create")(context(), {
+                "name": name, "email": f"{name}@example.org", "password": PASSWORD,
+                "fullname": name.title()})
+        user = model.User.get(name)
+        user.sysadmin = sysadmin
+        model.Session.commit()
+    if not model.Group.get("demo-org"):
+        get_action("organization_create")(context(), {
+            "name": "demo-org", "title": "Demo organization",
+            "users": [{"name": "publisher", "capacity": "editor"}]})
+    if not model.Package.get("big-data"):
+        get_action("package_create")(context(), {
+            "name": "big-data", "title": "Big data", "owner_org": "demo-org",
+            "notes": "A dataset for trying large uploads."})
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    s3 = start_s3()
+    nosolr.install()
+    from ckan.cli import load_config
+    from ckan.config.middleware import make_app
+
+    app = make_app(load_config(INI))
+    with app.apps["flask_app"]._wsgi_app.app_context() if hasattr(app, "apps") else \
+            app._wsgi_app.app_context():
+        seed()
+    server = make_server(HOST, CKAN_PORT, app, threaded=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"""
+  CKAN with ckanext-s3multipart is running: http://{HOST}:{CKAN_PORT}/dataset/big-data
+  S3 + STS (moto):  http://{HOST}:{S3_PORT}  bucket {BUCKET}
+  Log in as  publisher / {PASSWORD}   (editor of demo-org, may upload)
+         or  admin     / {PASSWORD}   (sysadmin)
+  Ctrl-C stops it.
+""", flush=True)
+    stop.wait()
+    server.shutdown()
+    s3.stop()
+    print("demo stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
