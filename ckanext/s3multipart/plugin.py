@@ -3,11 +3,12 @@ from __future__ import annotations
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from . import views
+from . import helpers, views
 from .logic import action, auth, validators
 
 
 @tk.blanket.config_declarations
+@tk.blanket.helpers(helpers)
 @tk.blanket.actions(action)
 @tk.blanket.auth_functions(auth)
 @tk.blanket.validators(validators)

@@ -29,7 +29,10 @@ def metadata(package: model.Package, user_name: str, resource_id: str | None = N
 
 
 def _key_for(package: model.Package, filename: str) -> str:
-    prefix = keys.new_upload_prefix(package.owner_org, package.id)
+    return _key_under(keys.new_upload_prefix(package.owner_org, package.id), filename)
+
+
+def _key_under(prefix: str, filename: str) -> str:
     try:
         return keys.object_key(prefix, filename)
     except keys.UnsafeFileName:
@@ -66,12 +69,13 @@ def _require_sts() -> None:
 
 
 def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
-                    resource_id: str | None = None) -> dict[str, Any]:
+                    resource_id: str | None = None, filename: str | None = None) -> dict[str, Any]:
     """Temporary credentials that may upload only under one upload prefix.
 
     With `prefix` (one issued earlier for this dataset) the same upload continues after a
     credential refresh or a page reload; a prefix that already holds a finished object is
-    refused so that credentials never overwrite an object.
+    refused so that credentials never overwrite an object. With `filename` the answer
+    also names the object's `key` (the server owns the safe-file-name rule).
     """
     _require_sts()
     check_resource(package, resource_id)
@@ -84,8 +88,10 @@ def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
                 "The upload under '{}' is already complete; start a new upload").format(prefix))
     else:
         prefix = keys.new_upload_prefix(package.owner_org, package.id)
+    key = _key_under(prefix, filename) if filename else None
     answer = credentials.issue(prefix, user_name)
     return {
+        **({"key": key} if key else {}),
         "credentials": {k: answer["Credentials"][k] for k in
                         ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")},
         "bucket": config.bucket(),

@@ -61,12 +61,13 @@ def s3multipart_credentials(context, data, package):
     :param prefix: (optional) an upload prefix issued earlier for this dataset, to refresh
         credentials or resume that upload
     :param resource_id: (optional) the resource whose file is being replaced
+    :param filename: (optional) the file's name; the answer then has the object's ``key``
     :returns: ``credentials`` (AccessKeyId, SecretAccessKey, SessionToken, Expiration),
         ``bucket``, ``region``, ``endpoint_url``, ``prefix``, ``part_size``,
         ``concurrency``, ``max_size``, ``metadata``
     """
     return uploads.sts_credentials(package, _user(context), data.get("prefix"),
-                                   data.get("resource_id"))
+                                   data.get("resource_id"), data.get("filename"))
 
 
 @_action(schema.presigned_post)

@@ -16,7 +16,8 @@ def dataset(not_empty, unicode_safe) -> Schema:
 @validator_args
 def credentials(not_empty, ignore_missing, unicode_safe) -> Schema:
     return {"id": [not_empty, unicode_safe], "prefix": [ignore_missing, unicode_safe],
-            "resource_id": [ignore_missing, unicode_safe]}
+            "resource_id": [ignore_missing, unicode_safe],
+            "filename": [ignore_missing, unicode_safe]}
 
 
 @validator_args

@@ -196,3 +196,15 @@ def test_session_name_and_role_in_govcloud_partition(env, api, sts_recorder, cka
     answer = api.call("s3multipart_credentials", env.publisher, id="big-data")
     policy = sts_recorder.policy(answer["credentials"]["AccessKeyId"])
     assert policy["Statement"][0]["Resource"].startswith("arn:aws-us-gov:s3:::")
+
+
+def test_filename_gives_the_safe_key_inside_the_prefix(env, api):
+    answer = api.call("s3multipart_credentials", env.publisher, id="big-data",
+                      filename="../Données\x00 2024.csv")
+    assert answer["key"] == answer["prefix"] + "_Données 2024.csv"
+    again = api.call("s3multipart_credentials", env.publisher, id="big-data",
+                     prefix=answer["prefix"], filename="../Données\x00 2024.csv")
+    assert again["key"] == answer["key"]
+    error = api.call("s3multipart_credentials", env.publisher, status=409, id="big-data",
+                     filename="...")
+    assert "no usable characters" in error["filename"][0]

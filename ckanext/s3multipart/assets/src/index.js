@@ -1,0 +1,3 @@
+import { register } from './module.js'
+
+register(window.ckan, window.jQuery)

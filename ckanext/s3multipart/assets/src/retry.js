@@ -1,0 +1,70 @@
+// When and how to retry a failed request: exponential backoff with full jitter
+// (AWS's recommendation), a bounded number of tries, and a separate path for
+// expired credentials or URLs, which need fresh ones rather than patience.
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
+const RETRY_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable',
+  'Throttling', 'ThrottlingException', 'RequestTimeTooSkewed'])
+const REFRESH_CODES = new Set(['ExpiredToken', 'TokenRefreshRequired', 'ExpiredTokenException',
+  'InvalidToken'])
+
+export class UploadError extends Error {
+  constructor (message, { status = 0, code = '', network = false } = {}) {
+    super(message)
+    this.name = 'UploadError'
+    this.status = status
+    this.code = code
+    this.network = network
+  }
+}
+
+// 'retry' (transient), 'refresh' (credentials or presigned URL expired) or 'fatal'.
+export function classify (error) {
+  if (error?.name === 'AbortError') return 'fatal'
+  const code = error?.code || error?.Code || error?.name
+  const status = error?.status ?? error?.$metadata?.httpStatusCode ?? 0
+  if (REFRESH_CODES.has(code)) return 'refresh'
+  if (status === 403 && /expired/i.test(error?.message || '')) return 'refresh'
+  if (error?.network || RETRY_STATUS.has(status) || RETRY_CODES.has(code)) return 'retry'
+  if (error instanceof TypeError && /fetch|network/i.test(error.message)) return 'retry'
+  return 'fatal'
+}
+
+export function backoffDelay (attempt, { base = 500, cap = 20000, random = Math.random } = {}) {
+  return Math.floor(random() * Math.min(cap, base * 2 ** attempt))
+}
+
+export const sleep = (ms, signal) => new Promise((resolve, reject) => {
+  if (signal?.aborted) return reject(signal.reason)
+  const timer = setTimeout(resolve, ms)
+  signal?.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
+})
+
+// Run `attempt(n)` until it succeeds, retrying transient failures up to `maxAttempts`
+// tries in all and calling `refresh()` before retrying an expiry (at most `maxRefresh`).
+export async function withRetry (attempt, {
+  maxAttempts = 6, maxRefresh = 3, signal, onRetry = () => {}, refresh = async () => {},
+  wait = sleep, delay = backoffDelay
+} = {}) {
+  let failures = 0
+  let refreshes = 0
+  for (;;) {
+    try {
+      return await attempt(failures + refreshes)
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason
+      const kind = classify(error)
+      if (kind === 'refresh' && refreshes < maxRefresh) {
+        refreshes += 1
+        await refresh(error)
+        continue
+      }
+      failures += 1
+      if (kind !== 'retry' || failures >= maxAttempts) {
+        if (kind === 'retry') error.message = `${error.message} (gave up after ${failures} tries)`
+        throw error
+      }
+      onRetry(error, failures)
+      await wait(delay(failures - 1), signal)
+    }
+  }
+}

@@ -1,0 +1,32 @@
+// Remembers unfinished uploads in localStorage, so that choosing the same file again
+// after a reload or a crash resumes the upload instead of starting over.
+export class UploadStore {
+  constructor (dataset, storage = globalThis.localStorage) {
+    this.dataset = dataset
+    this.storage = storage
+  }
+
+  keyFor (file) {
+    return `s3multipart:${this.dataset}:${file.name}:${file.size}:${file.lastModified}`
+  }
+
+  load (file) {
+    try {
+      return JSON.parse(this.storage.getItem(this.keyFor(file)) || 'null')
+    } catch {
+      return null
+    }
+  }
+
+  save (file, state) {
+    try {
+      this.storage.setItem(this.keyFor(file), JSON.stringify(state))
+    } catch {
+      // Private mode or a full quota: the upload still works, it just cannot resume.
+    }
+  }
+
+  clear (file) {
+    try { this.storage.removeItem(this.keyFor(file)) } catch {}
+  }
+}

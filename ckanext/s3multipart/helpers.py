@@ -1,0 +1,23 @@
+"""Template helpers."""
+from __future__ import annotations
+
+from typing import Any
+
+import ckan.model as model
+
+from . import config
+
+__all__ = ["s3multipart_form_options"]
+
+
+def s3multipart_form_options(dataset_id: str | None) -> dict[str, Any] | None:
+    """Options for the resource form's "Large file" widget, or None when the dataset's
+    organization is not enabled for S3 uploads (the widget is then not shown).
+
+    Permission itself is checked by every action the widget calls; nothing secret here.
+    """
+    package = model.Package.get(dataset_id) if dataset_id else None
+    org = model.Group.get(package.owner_org) if package and package.owner_org else None
+    if org is None or not config.org_enabled(org.name):
+        return None
+    return {"dataset": package.id, "mode": config.mode(), "max_size": config.max_size()}
