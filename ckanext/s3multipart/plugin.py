@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from . import helpers, views
+from . import helpers, uploader, views
 from .logic import action, auth, validators
 
 
@@ -17,9 +19,19 @@ class S3MultipartPlugin(p.SingletonPlugin):
     """Browser-to-S3 multipart uploads for CKAN resources; see README.md."""
 
     p.implements(p.IConfigurer)
+    p.implements(p.IUploader, inherit=True)
 
     # IConfigurer
 
     def update_config(self, config: tk.CKANConfig) -> None:
         tk.add_template_directory(config, "templates")
         tk.add_resource("assets", "s3multipart")
+
+    # IUploader
+
+    def get_resource_uploader(self, data_dict: dict[str, Any]) -> Any:
+        return uploader.get_resource_uploader(data_dict)
+
+    def get_uploader(self, upload_to: str, old_filename: str | None = None) -> None:
+        # Group, user and site images stay with CKAN's default storage.
+        return None

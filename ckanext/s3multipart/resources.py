@@ -11,7 +11,7 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from . import config, keys, storage
+from . import config, keys, storage, uploader
 
 
 def _stored_keys(package_id: str | None) -> dict[str, dict[str, Any]]:
@@ -42,7 +42,16 @@ def check(data_dict: dict[str, Any]) -> None:
         key = resource.get("s3_key") if isinstance(resource, dict) else None
         if not key:
             continue
+        if uploader.is_pending(key):
+            # A file from the upload field, checked by the uploader and written after
+            # validation: there is no object to look at yet.
+            continue
         previous = stored.get(resource.get("id") or "")
+        if previous and previous["s3_key"] == key and resource.get("url_type") == "":
+            # Turned into a link or "no data": the resource form posts its hidden s3_key
+            # whatever is chosen, so an unchanged key with url_type "" means "leave it".
+            del resource["s3_key"]
+            continue
         if previous and previous["s3_key"] == key:
             # Unchanged object: keep what the store said when it was attached.
             resource.update(size=previous["size"], mimetype=previous["mimetype"], url_type="upload")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from . import config
+from . import config, parts
 
 log = logging.getLogger(__name__)
 
@@ -185,3 +186,19 @@ def assume_role(session_name: str, policy: str, duration: int) -> dict[str, Any]
         return sts().assume_role(
             RoleArn=config.role_arn(), RoleSessionName=session_name,
             Policy=policy, DurationSeconds=duration)
+
+
+def upload_fileobj(key: str, fileobj: IO[bytes], size: int, content_type: str,
+                   metadata: dict[str, str]) -> None:
+    """Stream a file object to S3 with s3transfer: one PUT up to the part size, a
+    multipart upload above it, parts planned like the browser's, memory bounded by
+    s3transfer's in-memory chunk limit whatever the file size."""
+    part_size, _ = parts.plan(size)
+    transfer = TransferConfig(multipart_threshold=config.part_size(),
+                              multipart_chunksize=part_size,
+                              max_concurrency=config.concurrency())
+    with errors("S3", "upload"):
+        s3().upload_fileobj(
+            fileobj, config.bucket(), key, Config=transfer,
+            ExtraArgs={"ContentType": content_type, "Metadata": metadata, **_acl_args()})
+

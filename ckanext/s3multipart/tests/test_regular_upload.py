@@ -1,0 +1,180 @@
+"""CKAN's regular "Upload" field stores into S3 (IUploader) for enabled organizations."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+import ckan.lib.uploader as core_uploader
+import ckan.model as model
+import ckan.tests.factories as factories
+from ckan.tests.helpers import call_action
+
+from ckanext.s3multipart import keys
+
+from .conftest import BUCKET
+from .regular_upload import post_file
+
+MiB = 1024**2
+
+
+def stored(s3, key: str) -> bytes:
+    return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def test_upload_field_stores_the_file_in_s3(env, app, s3):
+    body = b"id,value\n1,2\n"
+    resource = post_file(app, env.publisher, "resource_create", "Survey 2024.csv", body,
+                         package_id="big-data", size="999", mimetype="image/png")
+    key = resource["s3_key"]
+    assert key.startswith(env.prefix) and key.endswith("/Survey 2024.csv")
+    assert keys.is_upload_prefix(keys.upload_prefix_of(key), env.org["id"], env.dataset["id"])
+    assert stored(s3, key) == body
+    # size and mimetype come from the file, never from the client
+    assert resource["size"] == len(body) and resource["mimetype"] == "text/csv"
+    assert resource["url_type"] == "upload" and resource["format"] == "CSV"
+    assert resource["url"].endswith(f"/resource/{resource['id']}/download/survey-2024.csv")
+
+    head = s3.head_object(Bucket=BUCKET, Key=key)
+    assert head["ContentType"] == "text/csv"
+    # the resource id is known when the bytes are written (after validation)
+    assert head["Metadata"] == {
+        "ckan-site-id": "s3mp-test", "ckan-user": env.publisher["name"],
+        "ckan-package-id": env.dataset["id"], "ckan-resource-id": resource["id"]}
+
+
+def test_objects_get_no_public_acl(env, app, s3):
+    resource = post_file(app, env.publisher, "resource_create", "private.csv", b"x",
+                         package_id="big-data")
+    grants = s3.get_object_acl(Bucket=BUCKET, Key=resource["s3_key"])["Grants"]
+    assert not [g for g in grants if "AllUsers" in str(g["Grantee"].get("URI", ""))]
+
+
+@pytest.mark.ckan_config("ckan.max_resource_size", "20")
+def test_large_file_goes_up_in_parts(env, app, s3):
+    body = os.urandom(11 * MiB + 123)
+    resource = post_file(app, env.publisher, "resource_create", "big.bin", body,
+                         package_id="big-data")
+    head = s3.head_object(Bucket=BUCKET, Key=resource["s3_key"])
+    # 5 MiB parts (the configured part size): a multipart ETag ends in the part count
+    assert head["ETag"].strip('"').endswith("-3")
+    assert hashlib.sha256(stored(s3, resource["s3_key"])).digest() == hashlib.sha256(body).digest()
+    assert resource["size"] == len(body)
+    assert resource["mimetype"] == "application/octet-stream"
+
+
+@pytest.mark.ckan_config("ckan.max_resource_size", "1")
+def test_ckan_max_resource_size_is_honoured(env, app, s3):
+    error = post_file(app, env.publisher, "resource_create", "too-big.bin", b"x" * (MiB + 1),
+                      status=409, package_id="big-data")
+    assert "1,048,577 bytes" in error["upload"][0] and "1,048,576 bytes" in error["upload"][0]
+    assert model.Package.get("big-data").resources == []
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=env.prefix).get("KeyCount", 0) == 0
+
+
+@pytest.mark.ckan_config("ckanext.s3multipart.max_size", "4")
+def test_extension_max_size_is_honoured(env, app):
+    error = post_file(app, env.publisher, "resource_create", "five.txt", b"12345",
+                      status=409, package_id="big-data")
+    assert "5 bytes" in error["upload"][0]
+
+
+def test_outsider_cannot_upload(env, app, s3):
+    post_file(app, env.outsider, "resource_create", "intruder.csv", b"x", status=403,
+              package_id="big-data")
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=env.prefix).get("KeyCount", 0) == 0
+
+
+def test_a_failed_transfer_saves_no_resource(env, app, monkeypatch, ckan_config):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_bucket", "no-such-bucket")
+    error = post_file(app, env.publisher, "resource_create", "lost.csv", b"x", status=409,
+                      package_id="big-data")
+    assert "could not be stored" in error["upload"][0] and "NoSuchBucket" in error["upload"][0]
+    assert call_action("package_show", id="big-data")["resources"] == []
+
+
+def test_replacing_the_file_writes_a_new_object_and_keeps_the_old(env, app, s3):
+    first = post_file(app, env.publisher, "resource_create", "v1.csv", b"a\n1\n",
+                      package_id="big-data", name="Data")
+    second = post_file(app, env.publisher, "resource_update", "v2.json", b'{"a": 2}',
+                       id=first["id"], package_id="big-data", name="Data")
+    assert second["id"] == first["id"]
+    assert second["s3_key"] != first["s3_key"] and second["s3_key"].endswith("/v2.json")
+    assert stored(s3, second["s3_key"]) == b'{"a": 2}'
+    assert second["size"] == 8 and second["mimetype"] == "application/json"
+    assert second["url"].endswith("/download/v2.json")
+    # never overwritten, never deleted: the old object is what `orphans` reports later
+    assert stored(s3, first["s3_key"]) == b"a\n1\n"
+    assert s3.head_object(Bucket=BUCKET, Key=second["s3_key"])["Metadata"][
+        "ckan-resource-id"] == first["id"]
+
+
+def test_editing_without_a_new_file_keeps_the_object(env, app, api):
+    resource = post_file(app, env.publisher, "resource_create", "keep.csv", b"k\n",
+                         package_id="big-data")
+    # The form (and a script's resource_update) send url_type and url but not s3_key.
+    updated = api.call("resource_update", env.publisher, id=resource["id"],
+                       url_type="upload", url=resource["url"], description="edited")
+    assert updated["s3_key"] == resource["s3_key"]
+    assert updated["size"] == 2 and updated["mimetype"] == "text/csv"
+    assert updated["description"] == "edited"
+
+
+def test_clear_upload_turns_the_resource_into_a_link(env, app, api, s3):
+    resource = post_file(app, env.publisher, "resource_create", "clear-me.csv", b"c\n",
+                         package_id="big-data")
+    cleared = api.call("resource_patch", env.publisher, id=resource["id"], clear_upload="true")
+    assert cleared["url_type"] in ("", None) and "s3_key" not in cleared
+    # its own download link, which would now redirect to itself, is dropped as well
+    assert cleared["url"] == ""
+    assert stored(s3, resource["s3_key"]) == b"c\n"
+
+    linked = api.call("resource_patch", env.publisher, id=resource["id"],
+                      url="https://example.org/elsewhere.csv")
+    assert linked["url"] == "https://example.org/elsewhere.csv" and "s3_key" not in linked
+
+
+def test_choosing_link_in_the_form_leaves_the_object(env, app, api):
+    resource = post_file(app, env.publisher, "resource_create", "to-link.csv", b"l\n",
+                         package_id="big-data")
+    # What the resource form posts: its hidden s3_key field, whatever radio is chosen.
+    linked = api.call("resource_update", env.publisher, id=resource["id"], url_type="",
+                      url="https://example.org/data.csv", s3_key=resource["s3_key"])
+    assert linked["url"] == "https://example.org/data.csv"
+    assert linked["url_type"] in ("", None) and "s3_key" not in linked
+
+
+def test_deleting_keeps_the_objects(env, app, s3):
+    resource = post_file(app, env.publisher, "resource_create", "keep-me.csv", b"d\n",
+                         package_id="big-data")
+    call_action("resource_delete", id=resource["id"])
+    call_action("package_delete", id=env.dataset["id"])
+    call_action("dataset_purge", id=env.dataset["id"])
+    assert stored(s3, resource["s3_key"]) == b"d\n"
+
+
+def test_organization_not_enabled_keeps_local_storage(env, app, s3, ckan_config):
+    other = factories.Organization(
+        name="not-enabled", users=[{"name": env.publisher["name"], "capacity": "editor"}])
+    dataset = factories.Dataset(owner_org=other["id"], name="local-data")
+    resource = post_file(app, env.publisher, "resource_create", "local.csv", b"on disk\n",
+                         package_id=dataset["id"])
+    assert "s3_key" not in resource and resource["url_type"] == "upload"
+    path = core_uploader.ResourceUpload({}).get_path(resource["id"])
+    assert path.startswith(os.path.realpath(ckan_config["ckan.storage_path"]))
+    with open(path, "rb") as f:
+        assert f.read() == b"on disk\n"
+    prefix = f"{other['id']}/"
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("KeyCount", 0) == 0
+
+
+def test_group_and_user_images_keep_ckan_storage(env):
+    from ckanext.s3multipart.plugin import S3MultipartPlugin
+    assert S3MultipartPlugin().get_uploader("group") is None
+
+
+def test_unusable_file_name_is_refused(env, app):
+    error = post_file(app, env.publisher, "resource_create", "...", b"x", status=409,
+                      package_id="big-data")
+    assert "no usable characters" in error["upload"][0]

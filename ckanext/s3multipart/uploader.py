@@ -1,0 +1,187 @@
+"""IUploader for resources: CKAN's regular "Upload" field stores into S3.
+
+For datasets of an enabled organization a new file goes to
+`<dataset prefix>/<fresh upload segment>/<safe file name>`, the same layout as browser
+uploads, and the resource gets `s3_key`, `size` and `mimetype`, like any s3_key resource.
+
+Like core's ResourceUpload, the work is split in two: the constructor (run before
+validation) picks the key and fills in the resource dict; `upload()` (run after the
+resource is flushed, before commit) streams the bytes. So nothing is stored for a
+request that fails validation, a failed transfer rolls the resource back, and the
+object's metadata can name the resource id, known only then.
+
+CKAN 2.10/2.11's resource_create builds the uploader before package_update checks the
+`s3_key`s (2.12 builds it inside package_update, after the check), so `resources.check`
+asks `is_pending` to tell a key this process is about to write from a client's key that
+must already exist.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import mimetypes
+import weakref
+from typing import IO, Any
+
+import ckan.lib.uploader as core_uploader
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+import flask
+from werkzeug.datastructures import FileStorage
+
+from . import config, keys, storage, uploads
+
+log = logging.getLogger(__name__)
+
+MB = 1024**2
+
+# Keys chosen by live uploaders whose bytes are not stored yet. Weak values: an entry
+# goes away with its uploader when the action that made it ends, whatever happened.
+_pending: weakref.WeakValueDictionary[str, S3ResourceUpload] = weakref.WeakValueDictionary()
+
+
+def is_pending(key: str) -> bool:
+    """True if `key` was chosen in this process by an uploader that will write it."""
+    return key in _pending
+
+
+def _invalid(message: str) -> tk.ValidationError:
+    return tk.ValidationError({"upload": [message]})
+
+
+def _new_file(data_dict: dict[str, Any]) -> FileStorage | None:
+    field = data_dict.get("upload")
+    return field if isinstance(field, FileStorage) and field.filename else None
+
+
+def _dataset_of(data_dict: dict[str, Any], stored: model.Resource | None) -> model.Package | None:
+    package_id = data_dict.get("package_id") or (stored.package_id if stored else None)
+    return model.Package.get(package_id) if package_id else None
+
+
+def _org_enabled(package: model.Package) -> bool:
+    org = model.Group.get(package.owner_org) if package.owner_org else None
+    return org is not None and config.org_enabled(org.name)
+
+
+def _user_name() -> str:
+    if flask.has_request_context() and tk.current_user.is_authenticated:
+        return tk.current_user.name
+    return ""
+
+
+def get_resource_uploader(data_dict: dict[str, Any]) -> S3ResourceUpload | None:
+    """The uploader for one resource dict, or None to let CKAN's default handle it.
+
+    Ours for a new file in a dataset of an enabled organization, and for clearing or
+    keeping the file of a resource that has an `s3_key` (whatever its organization).
+    Everything else, including files CKAN stored locally, stays with core.
+    """
+    stored = model.Resource.get(data_dict["id"]) if data_dict.get("id") else None
+    s3_backed = bool(data_dict.get("s3_key") or (stored and stored.extras.get("s3_key")))
+    if _new_file(data_dict):
+        package = _dataset_of(data_dict, stored)
+        if package is not None and _org_enabled(package):
+            return S3ResourceUpload(data_dict, package, stored)
+        if s3_backed:
+            # CKAN's own storage takes the new file; a key left behind would keep
+            # serving the old object from the download link.
+            data_dict.pop("s3_key", None)
+        return None
+    if s3_backed:
+        return S3ResourceUpload(data_dict, _dataset_of(data_dict, stored), stored)
+    return None
+
+
+class S3ResourceUpload:
+    """A resource's file in S3; the interface is core's ResourceUpload's.
+
+    `filesize` and `mimetype` exist only when a new file arrives: core copies them into
+    the resource whenever the attributes exist.
+    """
+
+    def __init__(self, resource: dict[str, Any], package: model.Package | None,
+                 stored: model.Resource | None) -> None:
+        self.package = package
+        self.key: str | None = None
+        self.upload_file: IO[bytes] | None = None
+        field = resource.pop("upload", None)
+        self.clear = resource.pop("clear_upload", None)
+        if isinstance(field, FileStorage) and field.filename and package is not None:
+            self._receive(resource, package, field)
+        elif self.clear:
+            self._clear(resource, stored)
+        else:
+            self._keep(resource, stored)
+
+    def _receive(self, resource: dict[str, Any], package: model.Package,
+                 field: FileStorage) -> None:
+        stream = field.stream
+        stream.seek(0, 2)
+        size = stream.tell()
+        stream.seek(0)
+        core_limit = core_uploader.get_max_resource_size() * MB
+        if size > min(core_limit, config.max_size()):
+            raise _invalid(tk._(
+                "The file is {:,} bytes; the largest file this site accepts through the upload "
+                "field is {:,} bytes").format(size, min(core_limit, config.max_size())))
+        try:
+            key = keys.object_key(keys.new_upload_prefix(package.owner_org, package.id),
+                                  field.filename or "")
+        except keys.UnsafeFileName:
+            raise _invalid(tk._("File name '{}' has no usable characters; rename the file")
+                           .format(field.filename)) from None
+        name = keys.file_name(key)
+        self.key, self.upload_file = key, stream
+        self.filesize = size
+        self.mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self.user = _user_name()
+        resource.update(s3_key=key, url=name, url_type="upload", size=size,
+                        mimetype=self.mimetype,
+                        # Naive UTC, as core's ResourceUpload sets it.
+                        last_modified=datetime.datetime.now(datetime.timezone.utc)
+                        .replace(tzinfo=None))
+        _pending[key] = self
+
+    @staticmethod
+    def _clear(resource: dict[str, Any], stored: model.Resource | None) -> None:
+        # As core: the resource stops being an upload. The object stays in the bucket
+        # (no lost data); `ckan s3multipart orphans` lists it.
+        resource["url_type"] = ""
+        resource.pop("s3_key", None)
+        url = str(resource.get("url") or "")
+        if stored is not None and stored.url and url.rsplit("/", 1)[-1] == stored.url:
+            # The old file's own download link, which would now redirect to itself.
+            resource["url"] = ""
+
+    @staticmethod
+    def _keep(resource: dict[str, Any], stored: model.Resource | None) -> None:
+        # Core keeps an uploaded file while the resource stays an upload (its file is
+        # named by the resource id); here the file is named by `s3_key`, which a form or
+        # resource_update that does not send it back would otherwise drop.
+        if (resource.get("url_type") != "upload" or resource.get("s3_key")
+                or stored is None or not stored.extras.get("s3_key")):
+            return
+        resource["s3_key"] = stored.extras["s3_key"]
+        for field in ("size", "mimetype"):
+            if resource.get(field) in (None, ""):
+                resource[field] = getattr(stored, field)
+
+    def get_path(self, id: str) -> str:
+        """Where CKAN's own storage keeps a resource's file (files stored before S3)."""
+        return core_uploader.ResourceUpload({}).get_path(id)
+
+    def upload(self, id: str, max_size: int = 10) -> None:
+        """Stream the new file (if any) to S3 now that the resource id is known."""
+        if self.key is None or self.upload_file is None or self.package is None:
+            return
+        metadata = uploads.metadata(self.package, self.user, id)
+        try:
+            storage.upload_fileobj(self.key, self.upload_file, self.filesize,
+                                   self.mimetype, metadata)
+        except storage.StorageError as e:
+            raise _invalid(tk._("The file could not be stored: {}").format(e)) from None
+        finally:
+            self.upload_file.close()
+            _pending.pop(self.key, None)
+        log.info("Stored resource %s file in S3 as %s (%d bytes)", id, self.key, self.filesize)
