@@ -156,3 +156,72 @@ class Api:
 @pytest.fixture
 def api(app) -> Api:
     return Api(app)
+
+
+# Browser tests ---------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def s3_proxy(moto_url: str) -> Iterator[Any]:
+    """The flaky-network proxy in front of moto's S3 (see s3proxy.py)."""
+    from .s3proxy import S3Proxy, serve
+    proxy = S3Proxy(moto_url)
+    server = serve(proxy, free_port())
+    proxy.url = f"http://127.0.0.1:{server.server_port}"
+    yield proxy
+    server.shutdown()
+
+
+@pytest.fixture
+def live_ckan(env, ckan_config, monkeypatch, s3_proxy, s3) -> Iterator[str]:
+    """CKAN served over real HTTP on a free port, its S3 endpoint behind the proxy."""
+    from ckan.config.middleware import make_app
+    from ckan.lib import app_globals
+
+    from .s3proxy import serve
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setitem(ckan_config, "ckan.site_url", url)
+    # make_app resets site_url from app_globals' cache of the first value it saw.
+    monkeypatch.setitem(app_globals._CONFIG_CACHE, "ckan.site_url", url)
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.endpoint_url", s3_proxy.url)
+    s3_proxy.reset()
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": [url], "AllowedMethods": ["PUT", "POST", "GET", "HEAD", "DELETE"],
+        "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+    server = serve(make_app(ckan_config), port)
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright. Missing browser = failure, never a skip."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_ckan) -> Iterator[Any]:
+    context = chromium.new_context(base_url=live_ckan, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.on("console", lambda message: print(f"[browser {message.type}] {message.text}"))
+    page.on("requestfailed", lambda r: print(f"[browser request failed] {r.method} {r.url} {r.failure}"))
+    yield page
+    context.close()
+
+
+def log_in(page: Any, user: dict[str, Any]) -> None:
+    page.goto("/user/login")
+    page.fill("#field-login", user["name"])
+    page.fill("#field-password", "correct123")
+    page.click("form#login button[type=submit], form button[type=submit].btn-primary")
+    page.wait_for_url(lambda url: "/user/login" not in url)

@@ -62,7 +62,7 @@ export function register (ckan, $) {
         this.el.find('.progress').prop('hidden', false)
         this.cancelButton.prop('hidden', false).prop('disabled', false)
         this.input.prop('disabled', true)
-        this._say(this._('Starting upload of {name}…').replace('{name}', file.name))
+        this._say(this._('Starting upload of %(name)s…', { name: file.name }))
         try {
           const result = await this.current.upload(file)
           this._finish(file, result)
@@ -70,8 +70,9 @@ export function register (ckan, $) {
           if (error?.name === 'AbortError') {
             this._say(this._('Upload cancelled.'))
           } else {
+            window.console?.error('s3multipart: upload failed', error)
             this.el.addClass('s3multipart-failed')
-            this._say(this._('Upload failed: {error}').replace('{error}', error.message), true)
+            this._say(this._('Upload failed: %(error)s', { error: error?.message || String(error) }), true)
           }
         } finally {
           this.el.removeClass('s3multipart-uploading')
@@ -93,8 +94,7 @@ export function register (ckan, $) {
         if (!format.val() && extension) format.val(extension.toUpperCase()).trigger('change')
         this.el.addClass('s3multipart-done')
         this._setBar(100)
-        this._say(this._('Uploaded {name} ({size}). Save to keep it.')
-          .replace('{name}', name).replace('{size}', formatBytes(file.size)))
+        this._say(this._('Uploaded %(name)s (%(size)s). Save to keep it.', { name, size: formatBytes(file.size) }))
       },
 
       async _onCancel () {
@@ -104,7 +104,7 @@ export function register (ckan, $) {
         try {
           await this.current.cancel()
         } catch (error) {
-          this._say(this._('Could not abort the upload on S3: {error}').replace('{error}', error.message), true)
+          this._say(this._('Could not abort the upload on S3: %(error)s', { error: error.message }), true)
         }
       },
 
@@ -117,12 +117,13 @@ export function register (ckan, $) {
 
       _onProgress (p) {
         this._setBar(p.percent)
-        this._say(this._('{percent}% — {loaded} of {total}, {speed}/s, {left} left')
-          .replace('{percent}', p.percent)
-          .replace('{loaded}', formatBytes(p.loaded))
-          .replace('{total}', formatBytes(p.total))
-          .replace('{speed}', formatBytes(Math.round(p.speed)))
-          .replace('{left}', formatSeconds(p.secondsLeft)))
+        this._say(this._('%(percent)s%% — %(loaded)s of %(total)s, %(speed)s/s, %(left)s left', {
+          percent: p.percent,
+          loaded: formatBytes(p.loaded),
+          total: formatBytes(p.total),
+          speed: formatBytes(Math.round(p.speed)),
+          left: formatSeconds(p.secondsLeft)
+        }))
       },
 
       _onRetry (error, part, tries) {
@@ -132,7 +133,7 @@ export function register (ckan, $) {
 
       _onStatus (state, details) {
         if (state === 'resuming') {
-          this._say(this._('Resuming: {n} parts were already uploaded.').replace('{n}', details.parts))
+          this._say(this._('Resuming: %(parts)s parts were already uploaded.', { parts: details.parts }))
         } else if (state === 'completing') {
           this._say(this._('Completing the upload…'))
         }

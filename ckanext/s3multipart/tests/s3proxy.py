@@ -1,0 +1,121 @@
+"""An HTTP proxy in front of moto's S3 for browser tests: it records the part PUTs that
+reach S3 and can fail, slow down or answer ExpiredToken to some of them, the way a
+flaky network or store would. Everything else (CORS preflights included) passes through.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+              "proxy-authorization", "proxy-authenticate", "host", "content-length"}
+
+
+def _s3_error(status: int, code: str, message: str, origin: str | None) -> Response:
+    body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    headers = {"Content-Type": "application/xml"}
+    if origin:  # as S3 does once the bucket has a CORS rule, so the browser sees the code
+        headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
+    return Response(body, status=status, headers=headers)
+
+
+@dataclass
+class PartPut:
+    part_number: int
+    upload_id: str
+    size: int
+    status: int
+    access_key: str
+    at: float
+
+
+@dataclass
+class S3Proxy:
+    upstream: str
+    fail_rate: float = 0.0           # share of part PUTs answered with 503/500
+    delay: float = 0.0               # seconds added to each part PUT
+    expire_key: Callable[[str], bool] | None = None  # answer ExpiredToken for these keys
+    seed: int = 1234
+    puts: list[PartPut] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.seed)
+
+    def reset(self, **settings: Any) -> None:
+        with self.lock:
+            self.puts.clear()
+            self.fail_rate, self.delay, self.expire_key = 0.0, 0.0, None
+            for name, value in settings.items():
+                setattr(self, name, value)
+
+    def ok_puts(self) -> list[PartPut]:
+        return [p for p in self.puts if p.status == 200]
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        query = urllib.parse.parse_qs(request.query_string.decode())
+        origin = request.headers.get("Origin")
+        body = request.get_data()
+        if request.method == "PUT" and "partNumber" in query:
+            response = self._part_put(request, query, body, origin)
+            if response is not None:
+                return response(environ, start_response)
+        answer = self._forward(request, body)
+        record = getattr(request, "_part", None)
+        if record is not None:
+            record.status = answer.status_code
+            with self.lock:
+                self.puts.append(record)
+        return answer(environ, start_response)
+
+    def _part_put(self, request: Request, query: dict, body: bytes,
+                  origin: str | None) -> Response | None:
+        credential = query.get("X-Amz-Credential", [""])[0]
+        access_key = credential.split("/")[0]
+        record = PartPut(int(query["partNumber"][0]), query["uploadId"][0], len(body), 0,
+                         access_key, time.time())
+        if self.delay:
+            time.sleep(self.delay)
+        if self.expire_key and self.expire_key(access_key):
+            record.status = 400
+            with self.lock:
+                self.puts.append(record)
+            return _s3_error(400, "ExpiredToken", "The provided token has expired.", origin)
+        with self.lock:
+            fail = self.random.random() < self.fail_rate
+        if fail:
+            record.status = self.random.choice([503, 500])
+            with self.lock:
+                self.puts.append(record)
+            code = "SlowDown" if record.status == 503 else "InternalError"
+            return _s3_error(record.status, code, "injected failure", origin)
+        request._part = record  # type: ignore[attr-defined]
+        return None
+
+    def _forward(self, request: Request, body: bytes) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        answer = requests.request(request.method, self.upstream + request.full_path.rstrip("?"),
+                                  data=body, headers=headers, timeout=120,
+                                  allow_redirects=False)
+        out = [(k, v) for k, v in answer.raw.headers.items()
+               if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"]
+        response = Response(answer.content, status=answer.status_code, headers=out)
+        if request.method == "HEAD" and "Content-Length" in answer.headers:
+            # A HEAD has no body; its Content-Length is the object's size.
+            response.headers["Content-Length"] = answer.headers["Content-Length"]
+        return response
+
+
+def serve(app: Any, port: int) -> Any:
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
