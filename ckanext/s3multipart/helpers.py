@@ -5,9 +5,9 @@ from typing import Any
 
 import ckan.model as model
 
-from . import config
+from . import config, downloads
 
-__all__ = ["s3multipart_form_options"]
+__all__ = ["s3multipart_form_options", "s3multipart_download_total"]
 
 
 def s3multipart_form_options(dataset_id: str | None) -> dict[str, Any] | None:
@@ -21,3 +21,8 @@ def s3multipart_form_options(dataset_id: str | None) -> dict[str, Any] | None:
     if org is None or not config.org_enabled(org.name):
         return None
     return {"dataset": package.id, "mode": config.mode(), "max_size": config.max_size()}
+
+
+def s3multipart_download_total(resource_id: str) -> int | None:
+    """Downloads of a resource through its persistent link, or None when unknown."""
+    return downloads.total(resource_id)

@@ -202,3 +202,13 @@ def upload_fileobj(key: str, fileobj: IO[bytes], size: int, content_type: str,
             fileobj, config.bucket(), key, Config=transfer,
             ExtraArgs={"ContentType": content_type, "Metadata": metadata, **_acl_args()})
 
+
+def presign_get(key: str, expires: int, content_disposition: str) -> str:
+    """A presigned GET that makes browsers save the object under `content_disposition`."""
+    with errors("S3", "presign GetObject"):
+        return s3().generate_presigned_url(
+            "get_object",
+            Params={"Bucket": config.bucket(), "Key": key,
+                    "ResponseContentDisposition": content_disposition},
+            ExpiresIn=expires,
+        )

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import ckan.plugins.toolkit as tk
 from ckan.lib.navl.dictization_functions import DataError
 
-from .. import authz, resources, storage, uploads
+from .. import authz, downloads, resources, storage, uploads
 from . import schema
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "s3multipart_upload_list_parts",
     "s3multipart_upload_complete",
     "s3multipart_upload_abort",
+    "s3multipart_download_stats",
     "package_create",
     "package_update",
 ]
@@ -167,3 +168,26 @@ def _check_resources(action: str, context: dict[str, Any], data_dict: dict[str, 
         resources.check(data_dict)
     except storage.StorageError as e:
         raise tk.ValidationError({"storage": [str(e)]}) from None
+
+
+def s3multipart_download_stats(context: dict[str, Any],
+                               data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Downloads of a resource through its persistent link (/download), per UTC day.
+
+    :param id: the resource's id
+    :returns: ``resource_id``, ``total``, ``days`` [{``date`` (YYYY-MM-DD), ``count``}],
+        oldest day first; days without downloads are left out
+    """
+    try:
+        data, errors = tk.navl_validate(dict(data_dict or {}), schema.download_stats(), context)
+    except DataError as e:
+        raise tk.ValidationError({"input": [str(e)]}) from None
+    if errors:
+        raise tk.ValidationError(errors)
+    tk.check_access("s3multipart_download_stats", context, data)
+    try:
+        return downloads.stats(data["id"])
+    except downloads.StatsUnavailable:
+        raise tk.ValidationError({"stats": [tk._(
+            "Download counts are unavailable; ask a sysadmin to run "
+            "`ckan db upgrade -p s3multipart` (see the CKAN log)")]}) from None

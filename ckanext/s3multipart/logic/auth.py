@@ -1,4 +1,5 @@
-"""Auth functions, one per action, all delegating to the one authorization rule."""
+"""Auth functions, one per action: uploads delegate to the one authorization rule,
+download counts to resource_show."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,6 +16,7 @@ __all__ = [
     "s3multipart_upload_list_parts",
     "s3multipart_upload_complete",
     "s3multipart_upload_abort",
+    "s3multipart_download_stats",
 ]
 
 
@@ -30,3 +32,14 @@ s3multipart_upload_sign = tk.auth_sysadmins_check(_upload)
 s3multipart_upload_list_parts = tk.auth_sysadmins_check(_upload)
 s3multipart_upload_complete = tk.auth_sysadmins_check(_upload)
 s3multipart_upload_abort = tk.auth_sysadmins_check(_upload)
+
+
+@tk.auth_allow_anonymous_access
+def s3multipart_download_stats(context: dict[str, Any],
+                               data_dict: dict[str, Any]) -> dict[str, Any]:
+    """Whoever may see the resource may see its download counts."""
+    try:
+        tk.check_access("resource_show", dict(context), {"id": (data_dict or {}).get("id")})
+    except tk.NotAuthorized:
+        return {"success": False, "msg": tk._("Not authorized to see this resource")}
+    return {"success": True}

@@ -51,3 +51,8 @@ def upload_complete(not_missing, not_empty, unicode_safe, ignore,
             "parts": {"part_number": [not_missing, s3multipart_part_number],
                       "etag": [not_empty, unicode_safe], "__extras": [ignore]},
             "__after": [s3multipart_parts_listed_once]}
+
+
+@validator_args
+def download_stats(not_empty, unicode_safe) -> Schema:
+    return {"id": [not_empty, unicode_safe]}

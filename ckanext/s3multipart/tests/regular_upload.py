@@ -4,9 +4,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pytest
-
 import ckan.tests.factories as factories
+import pytest
 
 
 def post_file(app, user: dict[str, Any] | None, action: str, file_name: str, body: bytes,
@@ -28,7 +27,7 @@ def download(app, resource: dict[str, Any], user: dict[str, Any] | None = None,
     if filename is not None:
         url += "/" + (filename or resource["url"].rsplit("/", 1)[-1])
     headers = {"Authorization": user["token"]} if user else {}
-    return app.open(url, method=method, headers=headers, follow_redirects=False)
+    return app.test_client().open(url, method=method, headers=headers, follow_redirects=False)
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 import hashlib
 import os
 
-import pytest
-
 import ckan.lib.uploader as core_uploader
 import ckan.model as model
 import ckan.tests.factories as factories
+import pytest
 from ckan.tests.helpers import call_action
 
 from ckanext.s3multipart import keys
