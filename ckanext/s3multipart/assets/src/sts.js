@@ -28,18 +28,9 @@ export class StsTransport {
       if (first) { const c = first; first = null; return c }
       return (await this.api('s3multipart_credentials', { id: this.dataset, prefix: answer.prefix })).credentials
     })
-    this.client = new S3Client({
-      region: answer.region,
-      endpoint: answer.endpoint_url || undefined,
-      forcePathStyle: answer.addressing_style === 'path',
-      credentials: () => this.credentials.get(),
-      // R2 and B2 reject the SDK's default CRC32 header; Blob bodies need it off too.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED'
-    })
     this.uploadId = saved?.uploadId
     if (!this.uploadId) {
-      const created = await this.client.send(new CreateMultipartUploadCommand({
+      const created = await (await this.s3()).send(new CreateMultipartUploadCommand({
         Bucket: answer.bucket,
         Key: this.key,
         ContentType: file.type || 'application/octet-stream',
@@ -58,8 +49,27 @@ export class StsTransport {
     }
   }
 
-  partUrl (number) {
-    return getSignedUrl(this.client, new UploadPartCommand({
+  // A client holding the current credentials, rebuilt when they are renewed: the SDK
+  // would otherwise keep signing with the identity it cached until that expires.
+  async s3 () {
+    const identity = await this.credentials.get()
+    if (identity !== this.identity) {
+      this.identity = identity
+      this.client = new S3Client({
+        region: this.settings.region,
+        endpoint: this.settings.endpoint_url || undefined,
+        forcePathStyle: this.settings.addressing_style === 'path',
+        credentials: identity,
+        // R2 and B2 reject the SDK's default CRC32 header; Blob bodies need it off too.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED'
+      })
+    }
+    return this.client
+  }
+
+  async partUrl (number) {
+    return getSignedUrl(await this.s3(), new UploadPartCommand({
       Bucket: this.settings.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: number
     }), { expiresIn: PART_URL_SECONDS })
   }
@@ -73,7 +83,7 @@ export class StsTransport {
     const parts = []
     let marker
     for (;;) {
-      const page = await this.client.send(new ListPartsCommand({
+      const page = await (await this.s3()).send(new ListPartsCommand({
         Bucket: this.settings.bucket, Key: this.key, UploadId: this.uploadId, PartNumberMarker: marker
       }))
       for (const p of page.Parts || []) parts.push({ part_number: p.PartNumber, etag: p.ETag, size: p.Size })
@@ -83,7 +93,7 @@ export class StsTransport {
   }
 
   async complete (parts) {
-    await this.client.send(new CompleteMultipartUploadCommand({
+    await (await this.s3()).send(new CompleteMultipartUploadCommand({
       Bucket: this.settings.bucket,
       Key: this.key,
       UploadId: this.uploadId,
@@ -94,7 +104,7 @@ export class StsTransport {
 
   async abort () {
     if (this.uploadId) {
-      await this.client.send(new AbortMultipartUploadCommand({
+      await (await this.s3()).send(new AbortMultipartUploadCommand({
         Bucket: this.settings.bucket, Key: this.key, UploadId: this.uploadId
       }))
     }
