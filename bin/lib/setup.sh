@@ -21,6 +21,8 @@ ensure_system_packages() {
   command -v curl >/dev/null || missing+=(curl)
   command -v psql >/dev/null || missing+=(postgresql postgresql-client)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+  [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
   if ((${#missing[@]})); then step "installing ${missing[*]}"; apt_install "${missing[@]}"; fi
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || die "Python 3.10+ is needed"
 }
@@ -85,4 +87,5 @@ ensure_database() {  # name ini
   fi
   step "migrating database $name"
   "$VENV/bin/ckan" -c "$ini" db upgrade >/dev/null
+  "$VENV/bin/ckan" -c "$ini" db upgrade -p s3multipart >/dev/null
 }
