@@ -73,29 +73,27 @@ class S3Proxy:
         record = getattr(request, "_part", None)
         if record is not None:
             record.status = answer.status_code
-            with self.lock:
-                self.puts.append(record)
         return answer(environ, start_response)
 
     def _part_put(self, request: Request, query: dict, body: bytes,
                   origin: str | None) -> Response | None:
         credential = query.get("X-Amz-Credential", [""])[0]
         access_key = credential.split("/")[0]
+        # Recorded when the bytes arrive (status 0 until S3 answers), so a test can tell
+        # what was sent before a page went away from what was sent after.
         record = PartPut(int(query["partNumber"][0]), query["uploadId"][0], len(body), 0,
                          access_key, time.time())
+        with self.lock:
+            self.puts.append(record)
         if self.delay:
             time.sleep(self.delay)
         if self.expire_key and self.expire_key(access_key):
             record.status = 400
-            with self.lock:
-                self.puts.append(record)
             return _s3_error(400, "ExpiredToken", "The provided token has expired.", origin)
         with self.lock:
             fail = self.random.random() < self.fail_rate
         if fail:
             record.status = self.random.choice([503, 500])
-            with self.lock:
-                self.puts.append(record)
             code = "SlowDown" if record.status == 503 else "InternalError"
             return _s3_error(record.status, code, "injected failure", origin)
         request._part = record  # type: ignore[attr-defined]
