@@ -1,19 +1,31 @@
-"""Part planning for multipart uploads, shared by the server, the CLI and (mirrored
-in assets/src/plan.js) the browser."""
+"""Part planning for multipart uploads, shared by the server, the operator CLI, the
+publisher's client and (mirrored in assets/src/plan.js) the browser.
+
+Imports nothing from CKAN: the publisher's client uses it without a CKAN install.
+"""
 from __future__ import annotations
 
 import math
 
 from s3transfer.utils import ChunksizeAdjuster
 
-from . import config
-
 
 def plan(size: int, part_size: int | None = None) -> tuple[int, int]:
     """(part size, part count) for a file of `size` bytes.
 
-    Starts from the configured part size and doubles it (s3transfer's rule) until the
-    file needs at most 10,000 parts. An empty file is one empty part.
+    Starts from `part_size` and doubles it (s3transfer's rule) until the file needs at
+    most 10,000 parts. An empty file is one empty part. Without `part_size`, the site's
+    configured one is used (server side only: that reads CKAN's config).
     """
-    adjusted = ChunksizeAdjuster().adjust_chunksize(part_size or config.part_size(), size)
+    if part_size is None:
+        from . import config  # CKAN's config; the client always passes part_size
+
+        part_size = config.part_size()
+    adjusted = ChunksizeAdjuster().adjust_chunksize(part_size, size)
     return adjusted, max(1, math.ceil(size / adjusted))
+
+
+def part_range(size: int, part_size: int, number: int) -> tuple[int, int]:
+    """Byte range [start, end) of part `number` (1-based) of a file of `size` bytes."""
+    start = (number - 1) * part_size
+    return start, min(size, start + part_size)

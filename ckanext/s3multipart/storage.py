@@ -193,7 +193,7 @@ def upload_fileobj(key: str, fileobj: IO[bytes], size: int, content_type: str,
     """Stream a file object to S3 with s3transfer: one PUT up to the part size, a
     multipart upload above it, parts planned like the browser's, memory bounded by
     s3transfer's in-memory chunk limit whatever the file size."""
-    part_size, _ = parts.plan(size)
+    part_size, _ = parts.plan(size, config.part_size())
     transfer = TransferConfig(multipart_threshold=config.part_size(),
                               multipart_chunksize=part_size,
                               max_concurrency=config.concurrency())

@@ -159,7 +159,7 @@ def start(package: model.Package, user_name: str, filename: str, size: int,
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     upload_id = storage.create_multipart_upload(
         key, content_type, metadata(package, user_name, resource_id))
-    part_size, part_count = parts.plan(size)
+    part_size, part_count = parts.plan(size, config.part_size())
     return {"upload_id": upload_id, "key": key, "part_size": part_size,
             "part_count": part_count, "concurrency": config.concurrency(),
             "content_type": content_type}
