@@ -21,7 +21,8 @@ legacy = flask.Blueprint("s3multipart_legacy", __name__)
 
 
 def _answer(build: Callable[[dict[str, Any], Any], dict[str, Any]], dataset: str) -> flask.Response:
-    context = {"user": tk.current_user.name if tk.current_user.is_authenticated else ""}
+    context = {"user": tk.current_user.name if tk.current_user.is_authenticated else "",
+               "auth_user_obj": tk.current_user}
     try:
         tk.check_access("s3multipart_credentials", context, {"id": dataset})
         body, status = build(context, authz.get_dataset(dataset)), 200
@@ -35,8 +36,7 @@ def _answer(build: Callable[[dict[str, Any], Any], dict[str, Any]], dataset: str
         body, status = {"error": str(e)}, 409
     response = flask.jsonify(body)
     response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _never_cached(response)
 
 
 @legacy.route("/api/3/action/get_s3_auth/<dataset>")
@@ -104,8 +104,17 @@ def download(package_type: str, id: str, resource_id: str,
     if flask.request.method != "HEAD":  # link checkers probe with HEAD; that is no download
         downloads.count(shown["id"])
     signals.resource_download.send(resource_id)
-    response = flask.redirect(url, 302)
     # The URL is a bearer token for the object: no shared cache may keep it for others.
+    return _never_cached(flask.redirect(url, 302))
+
+
+def _never_cached(response: flask.Response) -> flask.Response:
+    """Credentials and presigned URLs must not be stored by any cache.
+
+    CKAN 2.12 marks responses `public` after the view unless the request carries
+    `__no_cache__`; earlier versions leave the header to the view.
+    """
+    flask.request.environ["__no_cache__"] = True
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -20,18 +20,25 @@ __all__ = [
 ]
 
 
-def _upload(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
-    return authz.upload_allowed(context, (data_dict or {}).get("id", ""))
+def _upload_rule(name: str) -> Any:
+    """An auth function named `name` that applies the upload rule.
+
+    Sysadmins are checked too (the organization must be enabled for anyone to upload),
+    and anonymous users reach the rule, which tells them to log in.
+    """
+    def auth(context: dict[str, Any], data_dict: dict[str, Any]) -> dict[str, Any]:
+        return authz.upload_allowed(context, (data_dict or {}).get("id", ""))
+    auth.__name__ = auth.__qualname__ = name
+    return tk.auth_allow_anonymous_access(tk.auth_sysadmins_check(auth))
 
 
-# Sysadmins are checked too: the organization must be enabled for anyone to upload.
-s3multipart_credentials = tk.auth_sysadmins_check(_upload)
-s3multipart_presigned_post = tk.auth_sysadmins_check(_upload)
-s3multipart_upload_start = tk.auth_sysadmins_check(_upload)
-s3multipart_upload_sign = tk.auth_sysadmins_check(_upload)
-s3multipart_upload_list_parts = tk.auth_sysadmins_check(_upload)
-s3multipart_upload_complete = tk.auth_sysadmins_check(_upload)
-s3multipart_upload_abort = tk.auth_sysadmins_check(_upload)
+s3multipart_credentials = _upload_rule("s3multipart_credentials")
+s3multipart_presigned_post = _upload_rule("s3multipart_presigned_post")
+s3multipart_upload_start = _upload_rule("s3multipart_upload_start")
+s3multipart_upload_sign = _upload_rule("s3multipart_upload_sign")
+s3multipart_upload_list_parts = _upload_rule("s3multipart_upload_list_parts")
+s3multipart_upload_complete = _upload_rule("s3multipart_upload_complete")
+s3multipart_upload_abort = _upload_rule("s3multipart_upload_abort")
 
 
 @tk.auth_allow_anonymous_access
