@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import posixpath
 import re
 import secrets
 import unicodedata
-import posixpath
 
 from . import config
 

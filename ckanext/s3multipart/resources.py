@@ -61,11 +61,13 @@ def check(data_dict: dict[str, Any]) -> None:
         if package is None or org is None or not keys.in_dataset(key, org.id, package.id):
             prefix = keys.dataset_prefix(org.id, package.id) if package and org else None
             raise _error(index, len(resources), tk._(
-                "Key '{}' is not inside this dataset's prefix '{}'").format(key, prefix or "(none)"))
+                "Key '{}' is not inside this dataset's prefix '{}'").format(
+                    key, prefix or "(none)"))
         head = storage.head(key)
         if head is None:
             raise _error(index, len(resources), tk._(
-                "No object '{}' in bucket '{}'; finish the upload first").format(key, config.bucket()))
+                "No object '{}' in bucket '{}'; finish the upload first").format(
+                    key, config.bucket()))
         if head["ContentLength"] > config.max_size():
             raise _error(index, len(resources), tk._(
                 "The object is {:,} bytes, over this site's limit of {:,} bytes").format(

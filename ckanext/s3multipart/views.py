@@ -6,7 +6,8 @@ credentials endpoint would let any web page read a logged-in user's keys.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ckan.model as model
 import ckan.plugins as p

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ckan.plugins.toolkit as tk
 
@@ -75,7 +76,9 @@ def s3multipart_part_number(value: Any) -> int:
         number = int(value)
     except (TypeError, ValueError):
         raise Invalid(tk._("Part numbers are whole numbers")) from None
-    if isinstance(value, bool) or not 1 <= number <= MAX_PART_NUMBER or str(number) != str(value).strip():
+    # Refuses 1.5 (int() would truncate it) and booleans (True == 1).
+    exact = not isinstance(value, bool) and str(number) == str(value).strip()
+    if not exact or not 1 <= number <= MAX_PART_NUMBER:
         raise Invalid(tk._("Part numbers go from 1 to {}, not {}").format(MAX_PART_NUMBER, value))
     return number
 

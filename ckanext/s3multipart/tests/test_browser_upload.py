@@ -50,7 +50,8 @@ def upload(page, path: pathlib.Path) -> str:
     widget.locator("input[type=file]").set_input_files(str(path))
     page.wait_for_function(
         "document.querySelector('input[name=s3_key]').value !== ''"
-        " || document.querySelector('.s3multipart-failed')", timeout=int(os.environ.get("UPLOAD_TIMEOUT_MS", "180000")))
+        " || document.querySelector('.s3multipart-failed')",
+        timeout=int(os.environ.get("UPLOAD_TIMEOUT_MS", "180000")))
     status = widget.locator(".s3multipart-status").inner_text()
     assert "Uploaded" in status, status
     return page.locator("input[name=s3_key]").input_value()
@@ -120,7 +121,8 @@ def test_cancel_aborts_the_multipart_upload(page, env, s3, s3_proxy, big_file):
     page.wait_for_timeout(1500)
     assert_no_multipart_left(s3, env.prefix)
     assert page.locator("input[name=s3_key]").input_value() == ""
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('s3multipart:'))") == []
+    saved = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('s3multipart:'))")
+    assert saved == []
 
 
 def test_reload_half_way_then_same_file_resumes(page, env, s3, s3_proxy, larger_file,

@@ -81,7 +81,8 @@ def test_aws_evaluation_of_the_session_policy(env, api, sts_recorder):
     answer = api.call("s3multipart_credentials", env.publisher, id="big-data")
     policy = sts_recorder.policy(answer["credentials"]["AccessKeyId"])
     own = f"arn:aws:s3:::{BUCKET}/{answer['prefix']}big.csv"
-    other_upload = f"arn:aws:s3:::{BUCKET}/{keys.new_upload_prefix(env.org['id'], env.dataset['id'])}x"
+    fresh_prefix = keys.new_upload_prefix(env.org["id"], env.dataset["id"])
+    other_upload = f"arn:aws:s3:::{BUCKET}/{fresh_prefix}x"
     other_dataset = f"arn:aws:s3:::{BUCKET}/{env.org['id']}/another-dataset/abc/x"
     dataset_root = f"arn:aws:s3:::{BUCKET}/{env.prefix}x"
     other_bucket = f"arn:aws:s3:::other-bucket/{answer['prefix']}x"
@@ -190,7 +191,7 @@ def test_auto_mode_without_role_is_presigned(env, api):
     assert "s3multipart_upload_start" in error["mode"][0]
 
 
-def test_session_name_and_role_in_govcloud_partition(env, api, sts_recorder, ckan_config, monkeypatch):
+def test_policy_follows_the_role_partition(env, api, sts_recorder, ckan_config, monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_role",
                         "arn:aws-us-gov:iam::123456789012:role/Uploader")
     answer = api.call("s3multipart_credentials", env.publisher, id="big-data")

@@ -1,9 +1,8 @@
 """Resources pointing at S3 objects through `s3_key`: checked and described by the store."""
 from __future__ import annotations
 
-import pytest
-
 import ckan.tests.factories as factories
+import pytest
 from ckan.tests.helpers import call_action
 
 from ckanext.s3multipart import keys

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 import ckan.tests.factories as factories
+import pytest
 from ckan.tests.helpers import call_action
 
 ACTIONS = [
