@@ -19,7 +19,8 @@ def _invalid(field: str, message: str) -> tk.ValidationError:
     return tk.ValidationError({field: [message]})
 
 
-def metadata(package: model.Package, user_name: str, resource_id: str | None = None) -> dict[str, str]:
+def metadata(package: model.Package, user_name: str,
+             resource_id: str | None = None) -> dict[str, str]:
     """Object metadata (sent as x-amz-meta-*) recording who uploaded what for which dataset."""
     meta = {"ckan-site-id": config.site_id(), "ckan-user": user_name,
             "ckan-package-id": package.id}
@@ -42,7 +43,8 @@ def _key_under(prefix: str, filename: str) -> str:
 
 def check_key(package: model.Package, key: str) -> None:
     if not keys.in_dataset(key, package.owner_org, package.id):
-        raise _invalid("key", tk._("Key '{}' is not inside dataset '{}' (its keys start with '{}')").format(
+        raise _invalid("key", tk._(
+            "Key '{}' is not inside dataset '{}' (its keys start with '{}')").format(
             key, package.name, keys.dataset_prefix(package.owner_org, package.id)))
 
 
@@ -50,7 +52,8 @@ def check_size(size: int, field: str = "size") -> None:
     limit = config.max_size()
     if size > limit:
         raise _invalid(field, tk._(
-            "The file is {:,} bytes; the largest file this site accepts is {:,} bytes").format(size, limit))
+            "The file is {:,} bytes; the largest file this site accepts is {:,} bytes").format(
+                size, limit))
 
 
 def check_resource(package: model.Package, resource_id: str | None) -> None:
@@ -82,7 +85,8 @@ def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
     if prefix:
         if not keys.is_upload_prefix(prefix, package.owner_org, package.id):
             raise _invalid("prefix", tk._(
-                "'{}' is not an upload prefix issued for dataset '{}'").format(prefix, package.name))
+                "'{}' is not an upload prefix issued for dataset '{}'").format(
+                    prefix, package.name))
         if storage.has_objects(prefix):
             raise _invalid("prefix", tk._(
                 "The upload under '{}' is already complete; start a new upload").format(prefix))
@@ -154,7 +158,8 @@ def start(package: model.Package, user_name: str, filename: str, size: int,
     check_size(size)
     check_resource(package, resource_id)
     if content_type and not _CONTENT_TYPE.match(content_type):
-        raise _invalid("content_type", tk._("'{}' is not a media type like text/csv").format(content_type))
+        raise _invalid("content_type", tk._(
+            "'{}' is not a media type like text/csv").format(content_type))
     key = _key_for(package, filename)
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     upload_id = storage.create_multipart_upload(
@@ -173,7 +178,8 @@ def _check_upload(package: model.Package, key: str, upload_id: str) -> None:
             "never started").format(upload_id, key))
 
 
-def sign(package: model.Package, key: str, upload_id: str, part_numbers: list[int]) -> dict[str, Any]:
+def sign(package: model.Package, key: str, upload_id: str,
+         part_numbers: list[int]) -> dict[str, Any]:
     _check_upload(package, key, upload_id)
     expires = config.credentials_duration()
     return {"urls": {str(n): storage.presign_part(key, upload_id, n, expires)
