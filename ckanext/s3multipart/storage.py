@@ -32,6 +32,13 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
         aws_access_key_id=keys[0] if keys else None,
         aws_secret_access_key=keys[1] if keys else None,
     )
+    checksums = {}
+    if endpoint and "request_checksum_calculation" in Config.OPTION_DEFAULTS:
+        # botocore 1.36+ adds CRC32 checksums (headers, or aws-chunked trailers) to every
+        # upload; R2, B2 and other S3-compatible stores refuse them. Off the AWS
+        # endpoint, send checksums only where an operation requires one.
+        checksums = {"request_checksum_calculation": "when_required",
+                     "response_checksum_validation": "when_required"}
     return session.client(
         service,
         endpoint_url=endpoint,
@@ -42,6 +49,7 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
             retries={"mode": "standard", "max_attempts": 3},
             connect_timeout=5,
             read_timeout=60,
+            **checksums,
         ),
     )
 

@@ -36,6 +36,7 @@ def test_download_redirects_to_a_presigned_get_of_the_object(env, app, resource,
     assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
     # a per-user, short-lived URL must not be kept by a shared cache
     assert "no-store" in response.headers["Cache-Control"]
+    assert "public" not in response.headers["Cache-Control"]
 
     fetched = requests.get(location, timeout=30)
     assert fetched.status_code == 200 and fetched.content == BODY
