@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 
 import ckan.lib.uploader as core_uploader
@@ -177,3 +178,24 @@ def test_unusable_file_name_is_refused(env, app):
     error = post_file(app, env.publisher, "resource_create", "...", b"x", status=409,
                       package_id="big-data")
     assert "no usable characters" in error["upload"][0]
+
+
+def test_the_resource_form_stores_into_s3_and_can_switch_to_a_link(env, app, s3):
+    """CKAN's own resource form views (new, then edit), as a browser posts them."""
+    headers = {"Authorization": env.publisher["token"]}
+    # What the form sends for the Upload choice, the Large file widget's hidden s3_key empty.
+    app.post("/dataset/big-data/resource/new", headers=headers, follow_redirects=False,
+             content_type="multipart/form-data",
+             data={"id": "", "url_type": "upload", "s3_key": "", "name": "Form file",
+                   "save": "go-metadata", "upload": (io.BytesIO(b"f,o\n"), "form.csv")})
+    [resource] = call_action("package_show", id="big-data")["resources"]
+    assert resource["name"] == "Form file" and resource["url_type"] == "upload"
+    assert stored(s3, resource["s3_key"]) == b"f,o\n"
+
+    # Editing: the Link choice posts url_type "" and the hidden s3_key as it was.
+    app.post(f"/dataset/big-data/resource/{resource['id']}/edit", headers=headers,
+             follow_redirects=False,
+             data={"url_type": "", "url": "https://example.org/x.csv", "name": "Form file",
+                   "s3_key": resource["s3_key"], "save": ""})
+    [linked] = call_action("package_show", id="big-data")["resources"]
+    assert linked["url"] == "https://example.org/x.csv" and "s3_key" not in linked
