@@ -171,6 +171,7 @@ def _check_resources(action: str, context: dict[str, Any], data_dict: dict[str, 
         raise tk.ValidationError({"storage": [str(e)]}) from None
 
 
+@tk.side_effect_free  # a read: GET /api/3/action/s3multipart_download_stats?id=... works
 def s3multipart_download_stats(context: dict[str, Any],
                                data_dict: dict[str, Any]) -> dict[str, Any]:
     """Downloads of a resource through its persistent link (/download), per UTC day.

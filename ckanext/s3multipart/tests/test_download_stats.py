@@ -96,3 +96,10 @@ def test_stats_of_a_private_resource_follow_resource_show(env, app, api, private
 def test_bad_input_is_a_4xx(api, counts_table):  # noqa: F811
     assert api.call("s3multipart_download_stats", None, status=409)["id"]
     api.call("s3multipart_download_stats", None, status=404, id="no-such-resource")
+
+
+def test_stats_can_be_read_with_get(app, resource):
+    download(app, resource)
+    answer = app.get("/api/3/action/s3multipart_download_stats",
+                     query_string={"id": resource["id"]}).json
+    assert answer["success"] and answer["result"]["total"] == 1
