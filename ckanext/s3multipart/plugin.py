@@ -15,6 +15,7 @@ from .logic import action, auth, validators
 @tk.blanket.auth_functions(auth)
 @tk.blanket.validators(validators)
 @tk.blanket.blueprints(views.get_blueprints)
+@tk.blanket.cli
 class S3MultipartPlugin(p.SingletonPlugin):
     """Browser-to-S3 multipart uploads for CKAN resources; see README.md."""
 

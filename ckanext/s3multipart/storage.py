@@ -5,12 +5,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from typing import IO, Any, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 
 from . import config, parts
 
@@ -91,7 +97,8 @@ def errors(service: str, operation: str) -> Iterator[None]:
         ) from None
     except BotoCoreError as e:
         log.warning("%s %s failed: %s", service, operation, type(e).__name__)
-        raise StorageError(f"{service} {operation} failed: {type(e).__name__}", type(e).__name__) from None
+        raise StorageError(f"{service} {operation} failed: {type(e).__name__}",
+                           type(e).__name__) from None
 
 
 def _acl_args() -> dict[str, str]:
@@ -197,17 +204,19 @@ def assume_role(session_name: str, policy: str, duration: int) -> dict[str, Any]
 
 
 def upload_fileobj(key: str, fileobj: IO[bytes], size: int, content_type: str,
-                   metadata: dict[str, str]) -> None:
-    """Stream a file object to S3 with s3transfer: one PUT up to the part size, a
-    multipart upload above it, parts planned like the browser's, memory bounded by
-    s3transfer's in-memory chunk limit whatever the file size."""
+                   metadata: dict[str, str],
+                   callback: Callable[[int], None] | None = None) -> None:
+    """Stream a file object to S3 with s3transfer: one PUT below the part size, a
+    multipart upload from it on, parts planned like the browser's, memory bounded by
+    s3transfer's in-memory chunk limit whatever the file size. `callback` gets the
+    number of bytes sent since its last call."""
     part_size, _ = parts.plan(size, config.part_size())
     transfer = TransferConfig(multipart_threshold=config.part_size(),
                               multipart_chunksize=part_size,
                               max_concurrency=config.concurrency())
     with errors("S3", "upload"):
         s3().upload_fileobj(
-            fileobj, config.bucket(), key, Config=transfer,
+            fileobj, config.bucket(), key, Config=transfer, Callback=callback,
             ExtraArgs={"ContentType": content_type, "Metadata": metadata, **_acl_args()})
 
 
@@ -220,3 +229,90 @@ def presign_get(key: str, expires: int, content_disposition: str) -> str:
                     "ResponseContentDisposition": content_disposition},
             ExpiresIn=expires,
         )
+
+
+# Operator commands (cli.py) ---------------------------------------------------------
+
+def credentials_source() -> str | None:
+    """Where the server's own credentials come from, or None when boto3 finds none."""
+    if config.server_keys():
+        return "ckan.ini"
+    found = boto3.session.Session().get_credentials()
+    return found.method if found else None
+
+
+def head_bucket() -> None:
+    with errors("S3", "HeadBucket"):
+        s3().head_bucket(Bucket=config.bucket())
+
+
+def _rules(operation: str, missing: str, read: Callable[[], dict[str, Any]],
+           field: str) -> list[dict[str, Any]]:
+    try:
+        with errors("S3", operation):
+            return read().get(field, [])
+    except StorageError as e:
+        if e.code == missing:
+            return []
+        raise
+
+
+def bucket_cors() -> list[dict[str, Any]]:
+    """The bucket's CORS rules ([] when it has none)."""
+    return _rules("GetBucketCors", "NoSuchCORSConfiguration",
+                  lambda: s3().get_bucket_cors(Bucket=config.bucket()), "CORSRules")
+
+
+def put_bucket_cors(rules: list[dict[str, Any]]) -> None:
+    with errors("S3", "PutBucketCors"):
+        s3().put_bucket_cors(Bucket=config.bucket(), CORSConfiguration={"CORSRules": rules})
+
+
+def bucket_lifecycle() -> list[dict[str, Any]]:
+    """The bucket's lifecycle rules ([] when it has none)."""
+    return _rules("GetBucketLifecycleConfiguration", "NoSuchLifecycleConfiguration",
+                  lambda: s3().get_bucket_lifecycle_configuration(Bucket=config.bucket()),
+                  "Rules")
+
+
+def put_bucket_lifecycle(rules: list[dict[str, Any]]) -> None:
+    with errors("S3", "PutBucketLifecycleConfiguration"):
+        s3().put_bucket_lifecycle_configuration(
+            Bucket=config.bucket(), LifecycleConfiguration={"Rules": rules})
+
+
+def list_objects(prefix: str) -> Iterator[dict[str, Any]]:
+    """Every object under `prefix`: ListObjectsV2's entries (Key, Size, LastModified, ETag)."""
+    with errors("S3", "ListObjectsV2"):
+        pages = s3().get_paginator("list_objects_v2").paginate(
+            Bucket=config.bucket(), Prefix=prefix)
+        for page in pages:
+            yield from page.get("Contents", [])
+
+
+def list_uploads(prefix: str) -> Iterator[dict[str, Any]]:
+    """Multipart uploads in progress under `prefix` (Key, UploadId, Initiated)."""
+    with errors("S3", "ListMultipartUploads"):
+        pages = s3().get_paginator("list_multipart_uploads").paginate(
+            Bucket=config.bucket(), Prefix=prefix)
+        for page in pages:
+            yield from page.get("Uploads", [])
+
+
+def delete_objects(keys: Iterable[str]) -> list[str]:
+    """Delete objects, 1000 per request; returns the keys S3 refused to delete."""
+    keys, refused = list(keys), []
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start:start + 1000]]
+        with errors("S3", "DeleteObjects"):
+            answer = s3().delete_objects(Bucket=config.bucket(),
+                                         Delete={"Objects": batch, "Quiet": True})
+        refused += [e["Key"] for e in answer.get("Errors", [])]
+    return refused
+
+
+def read_chunks(key: str, chunk_size: int = 1024**2) -> Iterator[bytes]:
+    """The object's bytes, streamed."""
+    with errors("S3", "GetObject"):
+        body = s3().get_object(Bucket=config.bucket(), Key=key)["Body"]
+        yield from body.iter_chunks(chunk_size)

@@ -1,0 +1,82 @@
+"""`ckan s3multipart setup-bucket`: this site's CORS and abort rules, others kept."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import BUCKET
+from .operator_cli import bare_bucket, run  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("with_extended_cli", "bare_bucket")
+
+OTHER_RULES = [
+    {"ID": "expire-logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
+     "Expiration": {"Days": 30}},
+    {"ID": "archive-tagged", "Filter": {"And": {"Prefix": "x/", "Tags": [
+        {"Key": "archive", "Value": "yes"}]}}, "Status": "Enabled",
+     "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]},
+]
+OTHER_CORS = {"ID": "public-reads", "AllowedOrigins": ["https://maps.example.org"],
+              "AllowedMethods": ["GET"]}
+OURS = "ckanext-s3multipart-s3mp-test"  # ckan.site_id in test.ini
+
+
+def lifecycle(s3) -> list[dict]:
+    return s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+
+
+def cors(s3) -> list[dict]:
+    return s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
+
+
+def test_rules_are_added_and_the_buckets_other_rules_kept(env, cli, s3):
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET,
+                                          LifecycleConfiguration={"Rules": OTHER_RULES})
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [OTHER_CORS]})
+
+    output = run(cli, "setup-bucket", "--abort-after-days", "3").output
+    assert "CORS: rule ckanext-s3multipart-s3mp-test lets http://127.0.0.1:5000 upload" in output
+    assert "aborted after 3 days; 2 other rules kept" in output
+
+    rules = lifecycle(s3)
+    assert rules[:2] == OTHER_RULES
+    assert rules[2] == {"ID": f"{OURS}-abort-incomplete-uploads", "Filter": {"Prefix": ""},
+                        "Status": "Enabled",
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}}
+    # ours first: S3 applies the first rule matching a request
+    assert cors(s3) == [{"ID": OURS, "AllowedOrigins": ["http://127.0.0.1:5000"],
+                         "AllowedMethods": ["PUT", "POST", "GET", "HEAD", "DELETE"],
+                         "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag", "x-amz-version-id"],
+                         "MaxAgeSeconds": 3000}, OTHER_CORS]
+
+    # and the site now passes its own check
+    run(cli, "check")
+
+
+def test_running_again_changes_nothing_and_a_new_period_replaces_ours(env, cli, s3):
+    s3.put_bucket_lifecycle_configuration(Bucket=BUCKET,
+                                          LifecycleConfiguration={"Rules": OTHER_RULES})
+    run(cli, "setup-bucket")
+    before = lifecycle(s3), cors(s3)
+    assert before[0][2]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+
+    output = run(cli, "setup-bucket").output
+    assert "already set" in output.splitlines()[0] and "already set" in output.splitlines()[1]
+    assert (lifecycle(s3), cors(s3)) == before
+
+    run(cli, "setup-bucket", "--abort-after-days", "1")
+    rules = lifecycle(s3)
+    assert len(rules) == 3 and rules[:2] == OTHER_RULES
+    assert rules[2]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert len(cors(s3)) == 1
+
+
+@pytest.mark.ckan_config("ckanext.s3multipart.s3_prefix", "portal/data")
+def test_the_abort_rule_covers_only_the_site_prefix(env, cli, s3):
+    run(cli, "setup-bucket")
+    (rule,) = lifecycle(s3)
+    assert rule["Filter"] == {"Prefix": "portal/data/"}
+
+
+def test_a_nonsense_period_is_refused(env, cli, s3):
+    result = run(cli, "setup-bucket", "--abort-after-days", "0", status=2)
+    assert "0 is not in the range" in result.output
