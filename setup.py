@@ -18,6 +18,10 @@ setup(
         "ckan.plugins": [
             "s3multipart = ckanext.s3multipart.plugin:S3MultipartPlugin",
         ],
+        # The publisher's client: needs requests, boto3 and click, not CKAN.
+        "console_scripts": [
+            "s3multipart = ckanext.s3multipart.client.main:main",
+        ],
     },
     classifiers=[
         "Framework :: CKAN",

@@ -1,0 +1,178 @@
+"""`s3multipart upload ...` and `s3multipart download ...`, the publisher's commands."""
+from __future__ import annotations
+
+import contextlib
+import email.message
+import functools
+import os
+import pathlib
+import sys
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+import requests
+
+from .api import ApiError, Ckan
+from .transfer import UploadError
+from .upload import Upload
+
+MAX_REDIRECTS = 5
+
+
+class Failure(click.ClickException):
+    """One line on stderr, exit status 1."""
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The server's message or what went wrong, in one line; never a traceback."""
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ApiError, UploadError, OSError) as e:
+            raise Failure(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted: run the same command again to resume.", err=True)
+            sys.exit(130)
+    return run
+
+
+def _progress(length: int, label: str) -> Any:
+    return click.progressbar(length=length, label=label, file=sys.stderr,
+                             show_eta=True, show_percent=True)
+
+
+def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--api-token", envvar="CKAN_API_TOKEN", required=True,
+                           help="A CKAN API token (or set CKAN_API_TOKEN).")(command)
+    return click.option("--ckan-url", envvar="CKAN_URL", required=True, metavar="URL",
+                        help="The CKAN site, e.g. https://data.example.org "
+                             "(or set CKAN_URL).")(command)
+
+
+@click.group()
+def main() -> None:
+    """Upload files into CKAN resources straight to S3, and download them
+    (ckanext-s3multipart). Needs only the site's URL and an API token."""
+
+
+@main.command(short_help="Upload files into a dataset's resources.")
+@site_options
+@click.option("--dataset", metavar="NAME",
+              help="The dataset (name or id) to add the files to.")
+@click.option("--resource-id", metavar="ID",
+              help="Replace the file of this resource instead (one FILE).")
+@click.option("--concurrency", type=click.IntRange(1, 64),
+              help="Parts in flight at once (default: the site's setting).")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, readable=True,
+                                path_type=pathlib.Path))
+@_friendly
+def upload(ckan_url: str, api_token: str, dataset: str | None, resource_id: str | None,
+           concurrency: int | None, files: tuple[pathlib.Path, ...]) -> None:
+    """Upload FILEs as new resources of a dataset, or replace a resource's file.
+
+    Parts go straight to S3, several at a time, each retried on failure. Interrupted?
+    Run the same command again: it resumes where it stopped."""
+    api = Ckan(ckan_url, api_token)
+    if resource_id:
+        if len(files) > 1:
+            raise click.UsageError("--resource-id replaces one resource's file: give one FILE")
+        resource = api.call("resource_show", id=resource_id)
+        dataset = dataset or resource["package_id"]
+    if not dataset:
+        raise click.UsageError("give --dataset NAME (or --resource-id ID)")
+    for path in files:
+        resource = Upload(api, path, dataset, resource_id, concurrency,
+                          say=lambda text: click.echo(text, err=True),
+                          progress=_progress).run()
+        click.echo(f"{path}: {_size(resource.get('size') or 0)} in resource {resource['id']} "
+                   f"of dataset {dataset}: {resource.get('url')}")
+
+
+def _file_name(response: requests.Response, url: str) -> str:
+    """The name S3 (Content-Disposition) or the link gives the file, never a path."""
+    message = email.message.Message()
+    message["content-disposition"] = response.headers.get("Content-Disposition", "")
+    name = message.get_filename() or urllib.parse.unquote(
+        urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    name = os.path.basename(name.replace("\\", "/")).lstrip(".")
+    return name or "download"
+
+
+def _get(api: Ckan, url: str) -> requests.Response:
+    """GET `url`, following redirects by hand so that the API token goes to CKAN only
+    (never to S3, whose presigned URL carries its own authorization)."""
+    for _ in range(MAX_REDIRECTS + 1):
+        headers = {"Authorization": api.token} if api.same_site(url) else {}
+        try:
+            response = api.http.get(url, headers=headers, stream=True,
+                                    allow_redirects=False, timeout=(10, 300))
+        except requests.RequestException as e:
+            raise Failure(f"cannot download {url} ({type(e).__name__})") from None
+        if response.is_redirect:
+            url = urllib.parse.urljoin(url, response.headers["Location"])
+            response.close()
+            continue
+        if not response.ok:
+            raise Failure(f"{urllib.parse.urlsplit(url).netloc} answered {response.status_code} "
+                          f"{response.reason} for {url.split('?')[0]}")
+        response.url = url
+        return response
+    raise Failure(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+
+@contextlib.contextmanager
+def _partial(target: pathlib.Path) -> Iterator[Any]:
+    """A file written next to `target` that becomes it only when complete."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        with open(partial, "wb") as f:
+            yield f
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+
+
+@main.command(short_help="Download a resource's file.")
+@site_options
+@click.option("--resource", "resource_id", required=True, metavar="ID",
+              help="The resource whose file to download.")
+@click.option("-o", "--output", type=click.Path(path_type=pathlib.Path),
+              help="File (or existing folder) to write; default: the file's own name here.")
+@_friendly
+def download(ckan_url: str, api_token: str, resource_id: str,
+             output: pathlib.Path | None) -> None:
+    """Download a resource's file through its CKAN link (which checks access, counts
+    the download and redirects to S3)."""
+    api = Ckan(ckan_url, api_token)
+    resource = api.call("resource_show", id=resource_id)
+    if not resource.get("url"):
+        raise Failure(f"resource {resource_id} has no file or link")
+    response = _get(api, resource["url"])
+    name = _file_name(response, response.url)
+    target = output or pathlib.Path(name)
+    if target.is_dir():
+        target = target / name
+    length = int(response.headers.get("Content-Length") or 0)
+    received = 0
+    with response, _partial(target) as f, _progress(length, name) as bar:
+        for chunk in response.iter_content(1024**2):
+            f.write(chunk)
+            received += len(chunk)
+            bar.update(len(chunk))
+        if length and received != length:
+            raise Failure(f"the download stopped after {received:,} of {length:,} bytes; "
+                          "run the command again")
+    click.echo(f"{target}: {_size(received)} from resource {resource_id}")

@@ -1,0 +1,273 @@
+"""Sending one file's parts to S3: STS mode (boto3 with CKAN's temporary credentials) or
+presigned mode (plain PUTs to URLs CKAN presigns), the same part plan as the browser."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import boto3
+import botocore.session
+import requests
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .api import ApiError, Ckan
+
+PUT_ATTEMPTS = 6
+SIGN_BATCH = 100
+
+
+class UploadError(Exception):
+    """An upload cannot go on; the message says why."""
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1-based): exponential, full jitter, 20 s cap."""
+    return random.uniform(0, min(20.0, 0.5 * 2**attempt))
+
+
+def expected_size(size: int, part_size: int, number: int) -> int:
+    start = (number - 1) * part_size
+    return max(0, min(size, start + part_size) - start)
+
+
+def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int,
+                 count: int) -> dict[int, str]:
+    """Parts S3 already holds that can be kept: {part number: ETag}. A listed part counts
+    only if its size is the plan's for that number, so a part cut short is sent again."""
+    done = {}
+    for part in listed:
+        number = int(part["part_number"])
+        if 1 <= number <= count and int(part["size"]) == expected_size(size, part_size, number):
+            done[number] = part["etag"]
+    return done
+
+
+@contextlib.contextmanager
+def s3_errors(operation: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        code = error.get("Code") or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        raise UploadError(f"S3 refused {operation}: {code} {error.get('Message') or ''}"
+                          .strip()) from None
+    except BotoCoreError as e:
+        raise UploadError(f"S3 {operation} failed: {e}") from None
+
+
+class StsTransport:
+    """STS mode: the client signs its own S3 calls with credentials that may only upload
+    under one prefix; they are renewed (same prefix) before they expire."""
+
+    mode = "sts"
+
+    def __init__(self, api: Ckan, dataset: str, answer: dict[str, Any], key: str,
+                 concurrency: int | None, upload_id: str | None = None) -> None:
+        self.api, self.dataset, self.answer = api, dataset, answer
+        self.key, self.upload_id = key, upload_id
+        self.prefix, self.bucket = answer["prefix"], answer["bucket"]
+        self.concurrency = concurrency or int(answer.get("concurrency") or 4)
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=self._metadata(answer["credentials"]), refresh_using=self._refresh,
+            method="ckan-s3multipart")
+        session = botocore.session.get_session()
+        session._credentials = credentials  # botocore's way to plug in refreshable ones
+        options: dict[str, Any] = {
+            "signature_version": "s3v4",
+            "s3": {"addressing_style": answer.get("addressing_style") or "auto"},
+            "retries": {"mode": "standard", "max_attempts": PUT_ATTEMPTS},
+            "max_pool_connections": max(10, self.concurrency + 2),
+            "connect_timeout": 10, "read_timeout": 300,
+            # R2 and B2 reject the default CRC32 header; Content-MD5 protects each part.
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+        }
+        try:
+            config = Config(**options)
+        except TypeError:  # botocore before 1.36 has no checksum settings (nor sends CRC32)
+            del options["request_checksum_calculation"], options["response_checksum_validation"]
+            config = Config(**options)
+        self.s3 = boto3.Session(botocore_session=session).client(
+            "s3", endpoint_url=answer.get("endpoint_url") or None,
+            region_name=answer.get("region") or "us-east-1", config=config)
+
+    @staticmethod
+    def _metadata(credentials: dict[str, str]) -> dict[str, str]:
+        return {"access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": credentials["Expiration"]}
+
+    def _refresh(self) -> dict[str, str]:
+        answer = self.api.call("s3multipart_credentials", id=self.dataset, prefix=self.prefix)
+        return self._metadata(answer["credentials"])
+
+    @property
+    def part_size(self) -> int:
+        return int(self.answer["part_size"])
+
+    def create(self, content_type: str) -> None:
+        extra = {"ACL": self.answer["acl"]} if self.answer.get("acl") else {}
+        with s3_errors("CreateMultipartUpload"):
+            self.upload_id = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=content_type,
+                Metadata=self.answer.get("metadata") or {}, **extra)["UploadId"]
+
+    def put_part(self, number: int, data: bytes, md5: str) -> str:
+        with s3_errors(f"UploadPart {number}"):
+            return self.s3.upload_part(Bucket=self.bucket, Key=self.key,
+                                       UploadId=self.upload_id, PartNumber=number,
+                                       Body=data, ContentMD5=md5)["ETag"]
+
+    def list_parts(self) -> list[dict[str, Any]] | None:
+        """The parts S3 holds, or None when the upload is gone (completed or aborted)."""
+        try:
+            pages = self.s3.get_paginator("list_parts").paginate(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+            return [{"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]}
+                    for page in pages for p in page.get("Parts", [])]
+        except (ClientError, BotoCoreError):
+            return None
+
+    def complete(self, parts: dict[int, str]) -> None:
+        with s3_errors("CompleteMultipartUpload"):
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": parts[n]}
+                                           for n in sorted(parts)]})
+
+    def state(self) -> dict[str, Any]:
+        return {"mode": self.mode, "key": self.key, "upload_id": self.upload_id,
+                "prefix": self.prefix, "part_size": self.part_size,
+                "concurrency": self.concurrency}
+
+
+class PresignedTransport:
+    """Presigned mode: CKAN starts, presigns, lists and completes; parts go up as plain
+    PUTs, each retried with backoff (and signed again when its URL expired)."""
+
+    mode = "presigned"
+
+    def __init__(self, api: Ckan, dataset: str, key: str, upload_id: str,
+                 part_size: int, concurrency: int) -> None:
+        self.api, self.dataset = api, dataset
+        self.key, self.upload_id, self.part_size = key, upload_id, part_size
+        self.concurrency = concurrency
+        self._urls: dict[int, tuple[str, float]] = {}
+        self._todo: list[int] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _ids(self) -> dict[str, str]:
+        return {"id": self.dataset, "key": self.key, "upload_id": self.upload_id}
+
+    def expect(self, numbers: list[int]) -> None:
+        """The parts about to be sent, so URLs are signed ahead in batches."""
+        self._todo = sorted(numbers)
+
+    def _url(self, number: int) -> str:
+        with self._lock:
+            url, good_until = self._urls.get(number, ("", 0.0))
+            if url and time.monotonic() < good_until:
+                return url
+            batch = [number] + [n for n in self._todo if n > number
+                                and n not in self._urls][:SIGN_BATCH - 1]
+            answer = self.api.call("s3multipart_upload_sign", part_numbers=batch, **self._ids())
+            # Renewed well before S3 would refuse them.
+            good_until = time.monotonic() + 0.8 * int(answer.get("expires_in") or 900)
+            for name, signed in answer["urls"].items():
+                self._urls[int(name)] = (signed, good_until)
+            return self._urls[number][0]
+
+    def _http(self) -> requests.Session:
+        if not hasattr(self._local, "http"):
+            self._local.http = requests.Session()
+        return self._local.http
+
+    def put_part(self, number: int, data: bytes, md5: str) -> str:
+        problem = ""
+        for attempt in range(1, PUT_ATTEMPTS + 1):
+            if attempt > 1:
+                time.sleep(backoff(attempt - 1))
+            try:
+                answer = self._http().put(self._url(number), data=data,
+                                          headers={"Content-MD5": md5}, timeout=(10, 300))
+            except requests.RequestException as e:
+                problem = type(e).__name__
+                continue
+            if answer.ok:
+                etag = answer.headers.get("ETag")
+                if not etag:
+                    raise UploadError(f"S3 answered part {number} without an ETag")
+                return etag
+            code = answer.text.split("<Code>")[1].split("<")[0] if "<Code>" in answer.text else ""
+            problem = f"{answer.status_code} {code}".strip()
+            if answer.status_code == 403:  # an expired URL: sign again
+                with self._lock:
+                    self._urls.pop(number, None)
+            elif answer.status_code not in (408, 429) and answer.status_code < 500:
+                raise UploadError(f"S3 refused part {number}: {problem}")
+        raise UploadError(f"part {number} failed {PUT_ATTEMPTS} times (last: {problem})")
+
+    def list_parts(self) -> list[dict[str, Any]] | None:
+        try:
+            return self.api.call("s3multipart_upload_list_parts", **self._ids())["parts"]
+        except ApiError as e:
+            if e.status == 404:  # completed, aborted or expired
+                return None
+            raise
+
+    def complete(self, parts: dict[int, str]) -> None:
+        self.api.call("s3multipart_upload_complete", **self._ids(), parts=[
+            {"part_number": n, "etag": parts[n]} for n in sorted(parts)])
+
+    def state(self) -> dict[str, Any]:
+        return {"mode": self.mode, "key": self.key, "upload_id": self.upload_id,
+                "part_size": self.part_size, "concurrency": self.concurrency}
+
+
+Transport = StsTransport | PresignedTransport
+
+
+def send_parts(transport: Transport, path: str, size: int, numbers: list[int],
+               on_part: Callable[[int, str, int], None]) -> None:
+    """Send these parts of the file, the transport's concurrency at a time; `on_part(number, etag,
+    bytes)` runs in this thread as each one lands. The first part that fails for good
+    stops the rest. Memory stays near concurrency x part size whatever the file size."""
+    part_size, concurrency = transport.part_size, transport.concurrency
+
+    def send(number: int) -> tuple[int, str, int]:
+        start = (number - 1) * part_size
+        length = expected_size(size, part_size, number)
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(length)
+        if len(data) != length:
+            raise UploadError(f"{path} changed while it was read; run the command again")
+        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        return number, transport.put_part(number, data, md5), length
+
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3multipart-part")
+    pending: set[Future[tuple[int, str, int]]] = set()
+    queue = list(reversed(numbers))
+    try:
+        while queue or pending:
+            # A short queue ahead of the workers: nothing is read before it is sent.
+            while queue and len(pending) < 2 * concurrency:
+                pending.add(pool.submit(send, queue.pop()))
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                on_part(*future.result())
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,168 @@
+"""Uploading one file into a CKAN resource: pick the site's mode, resume or start the
+multipart upload, send the missing parts, complete it, create or update the resource."""
+from __future__ import annotations
+
+import mimetypes
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+from .. import parts
+from .api import ApiError, Ckan
+from .state import Record
+from .transfer import (
+    PresignedTransport,
+    StsTransport,
+    Transport,
+    UploadError,
+    merge_listed,
+    send_parts,
+)
+
+MAX_PARTS = 10_000
+
+Progress = Callable[[int, str], Any]  # (file size, label) -> a click progress bar
+
+
+def _presigned_refusal(error: ApiError) -> bool:
+    """True for the answer of a site in presigned mode to a request for credentials."""
+    return error.status == 409 and "mode" in error.error
+
+
+class Upload:
+    """One file going into one dataset (a new resource, or replacing a resource's file)."""
+
+    def __init__(self, api: Ckan, path: pathlib.Path, dataset: str,
+                 resource_id: str | None, concurrency: int | None,
+                 say: Callable[[str], None], progress: Progress,
+                 state_dir: pathlib.Path | None = None) -> None:
+        self.api, self.path, self.dataset = api, path, dataset
+        self.resource_id, self.concurrency = resource_id, concurrency
+        self.say, self.progress = say, progress
+        self.size = path.stat().st_size
+        self.name = path.name
+        self.content_type = mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+        self.record = Record(api.url, dataset, resource_id, path, state_dir)
+
+    def run(self) -> dict[str, Any]:
+        """Upload (or finish uploading) the file; returns the resource."""
+        saved = self.record.load() or {}
+        if saved.get("resource"):
+            done = self._earlier_resource(saved)
+            if done:
+                return done
+            saved = {}
+        if saved.get("completed"):
+            key = saved["key"]
+        else:
+            key = self._transfer(saved)
+        resource = self._save_resource(key)
+        self.record.save({**(self.record.load() or {}), "resource": resource["id"]})
+        return resource
+
+    def _earlier_resource(self, saved: dict[str, Any]) -> dict[str, Any] | None:
+        """The resource an earlier run made from this very file, if it still has it."""
+        try:
+            resource = self.api.call("resource_show", id=saved["resource"])
+        except ApiError:
+            return None
+        if resource.get("s3_key") != saved.get("key") or resource.get("state") == "deleted":
+            return None
+        self.say(f"{self.path}: already uploaded as resource {resource['id']} (an earlier run); "
+                 "touch the file to upload it again")
+        return resource
+
+    # The multipart upload -----------------------------------------------------------
+
+    def _transfer(self, saved: dict[str, Any]) -> str:
+        transport, done = self._resume(saved) if saved else (None, {})
+        if transport is None:
+            transport = self._start()
+            done = {}
+        self.record.save(transport.state())
+        part_size = transport.part_size
+        count = max(1, -(-self.size // part_size))
+        todo = [n for n in range(1, count + 1) if n not in done]
+        if isinstance(transport, PresignedTransport):
+            transport.expect(todo)
+        with self.progress(self.size, self.name) as bar:
+            bar.update(sum(min(part_size, self.size - (n - 1) * part_size) for n in done))
+
+            def landed(number: int, etag: str, length: int) -> None:
+                done[number] = etag
+                bar.update(length)
+
+            send_parts(transport, str(self.path), self.size, todo, landed)
+        transport.complete(done)
+        self.record.save({**transport.state(), "completed": True})
+        return transport.key
+
+    def _resume(self, saved: dict[str, Any]) -> tuple[Transport | None, dict[int, str]]:
+        """The saved upload and the parts S3 already holds, or (None, {}) to start anew."""
+        try:
+            if saved.get("mode") == "sts":
+                answer = self.api.call("s3multipart_credentials", id=self.dataset,
+                                       prefix=saved["prefix"], filename=self.name)
+                transport: Transport = StsTransport(
+                    self.api, self.dataset, {**answer, "part_size": saved["part_size"]},
+                    saved["key"], self.concurrency, upload_id=saved["upload_id"])
+            else:
+                transport = PresignedTransport(
+                    self.api, self.dataset, saved["key"], saved["upload_id"],
+                    int(saved["part_size"]), self.concurrency or int(saved["concurrency"]))
+            listed = transport.list_parts()
+        except ApiError as e:
+            if e.status in (401, 403):
+                raise
+            listed, reason = None, str(e)
+        else:
+            reason = "it is no longer in progress"
+        if listed is None:
+            self.say(f"{self.path}: the earlier upload cannot be resumed ({reason}); "
+                     "starting again")
+            self.record.clear()
+            return None, {}
+        count = max(1, -(-self.size // transport.part_size))
+        done = merge_listed(listed, self.size, transport.part_size, count)
+        if done:
+            self.say(f"{self.path}: resuming, {len(done)} of {count} parts already uploaded")
+        return transport, done
+
+    def _start(self) -> Transport:
+        """A new multipart upload, in STS mode unless the site answers it uses presigned."""
+        request = {"id": self.dataset, "filename": self.name,
+                   **({"resource_id": self.resource_id} if self.resource_id else {})}
+        try:
+            answer = self.api.call("s3multipart_credentials", **request)
+        except ApiError as e:
+            if not _presigned_refusal(e):
+                raise
+            return self._start_presigned(request)
+        if self.size > int(answer.get("max_size") or self.size):
+            raise UploadError(f"{self.path} is {self.size:,} bytes; the largest file this site "
+                              f"accepts is {int(answer['max_size']):,} bytes")
+        part_size, count = parts.plan(self.size, int(answer["part_size"]))
+        if count > MAX_PARTS:
+            raise UploadError(f"{self.path} is too large for S3 (5 TiB at most)")
+        transport = StsTransport(self.api, self.dataset, {**answer, "part_size": part_size},
+                                 answer["key"], self.concurrency)
+        transport.create(self.content_type)
+        return transport
+
+    def _start_presigned(self, request: dict[str, Any]) -> PresignedTransport:
+        answer = self.api.call("s3multipart_upload_start", size=self.size,
+                               content_type=self.content_type, **request)
+        return PresignedTransport(self.api, self.dataset, answer["key"], answer["upload_id"],
+                                  int(answer["part_size"]),
+                                  self.concurrency or int(answer.get("concurrency") or 4))
+
+    # The resource -------------------------------------------------------------------
+
+    def _save_resource(self, key: str) -> dict[str, Any]:
+        if self.resource_id:
+            # Only the file changes; the resource's name, description etc. stay.
+            return self.api.call("resource_patch", id=self.resource_id, url_type="upload",
+                                 s3_key=key)
+        return self.api.call("resource_create", package_id=self.dataset, url_type="upload",
+                             s3_key=key, name=self.name)
+

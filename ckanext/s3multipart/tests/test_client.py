@@ -1,0 +1,316 @@
+"""The publisher's `s3multipart` client against CKAN over real HTTP (live_ckan) and moto.
+
+Uploads and downloads in STS and presigned mode, resuming after the client was killed,
+and refusals: exit status 1 with the server's message, never a traceback.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from ckan.tests import factories
+from ckan.tests.helpers import call_action
+from click.testing import CliRunner
+
+from ckanext.s3multipart.client.main import main
+
+from .conftest import BUCKET
+
+pytestmark = pytest.mark.usefixtures("with_plugins")
+
+MiB = 1024**2
+SERVER_KEY = "test-server-key-id"  # test.ini's aws_access_key_id
+# The client in a process of its own, where importing anything from CKAN fails.
+NO_CKAN = ("import sys; sys.modules['ckan'] = None; "
+           "from ckanext.s3multipart.client.main import main; main(prog_name='s3multipart')")
+
+
+@pytest.fixture(autouse=True)
+def counts_table(env, migrate_db_for):
+    """Downloads are counted in the plugin's table (made by its migration, after clean_db)."""
+    migrate_db_for("s3multipart")
+
+
+@pytest.fixture
+def cache(tmp_path) -> pathlib.Path:
+    """The client's cache (resume state) for this test only."""
+    return tmp_path / "cache"
+
+
+def client(cache: pathlib.Path, *args: str, user: dict | None = None, url: str = "",
+           status: int = 0) -> str:
+    env = {"XDG_CACHE_HOME": str(cache), "CKAN_API_TOKEN": user["token"] if user else None}
+    result = CliRunner().invoke(main, [args[0], "--ckan-url", url, *args[1:]], env=env,
+                                prog_name="s3multipart")
+    print(result.output)
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == status, f"exit {result.exit_code}:\n{result.output}"
+    return result.output
+
+
+def make_file(folder: pathlib.Path, name: str, size: int) -> pathlib.Path:
+    path = folder / name
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def resources(dataset: str = "big-data") -> list[dict[str, Any]]:
+    return call_action("package_show", id=dataset)["resources"]
+
+
+def part_puts(proxy, upload_id: str | None = None) -> list:
+    return [p for p in proxy.ok_puts() if upload_id in (None, p.upload_id)]
+
+
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_upload_then_download_gives_the_same_bytes(mode, env, live_ckan, s3_proxy, sts_recorder,
+                                                   ckan_config, monkeypatch, tmp_path, cache, s3):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    big = make_file(tmp_path, "measurements 2024.bin", 12 * MiB + 7)
+    small = make_file(tmp_path, "notes.txt", 100)
+    assumed = len(sts_recorder.calls)
+
+    output = client(cache, "upload", "--dataset", "big-data", str(big), str(small),
+                    user=env.publisher, url=live_ckan)
+
+    made = {r["name"]: r for r in resources()}
+    assert set(made) == {"measurements 2024.bin", "notes.txt"}
+    for path in (big, small):
+        resource = made[path.name]
+        assert resource["url_type"] == "upload" and resource["size"] == path.stat().st_size
+        assert f"{path}: " in output and f"in resource {resource['id']}" in output
+        head = s3.head_object(Bucket=BUCKET, Key=resource["s3_key"])
+        assert head["Metadata"]["ckan-user"] == env.publisher["name"]
+    # 5 MiB parts, as the browser plans them; big in three, small in one
+    assert sorted(p.size for p in part_puts(s3_proxy)) == [100, 2 * MiB + 7, 5 * MiB, 5 * MiB]
+    keys_used = {p.access_key for p in part_puts(s3_proxy)}
+    if mode == "sts":
+        # signed by the client with temporary credentials from AssumeRole
+        assert len(sts_recorder.calls) > assumed and SERVER_KEY not in keys_used
+    else:
+        assert len(sts_recorder.calls) == assumed and keys_used == {SERVER_KEY}
+
+    target = tmp_path / "downloads"
+    target.mkdir()
+    for path in (big, small):
+        output = client(cache, "download", "--resource", made[path.name]["id"], "-o",
+                        str(target), user=env.publisher, url=live_ckan)
+        assert (target / path.name).read_bytes() == path.read_bytes()
+        assert f"{target / path.name}: " in output
+    # counted as downloads, like a browser's
+    stats = call_action("s3multipart_download_stats", id=made["notes.txt"]["id"])
+    assert stats["total"] == 1
+
+
+def test_download_to_a_file_name_and_by_default_here(env, live_ckan, tmp_path, cache,
+                                                     monkeypatch):
+    path = make_file(tmp_path, "data.csv", 10)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources()
+    client(cache, "download", "--resource", resource["id"], "-o", str(tmp_path / "copy.csv"),
+           user=env.publisher, url=live_ckan)
+    assert (tmp_path / "copy.csv").read_bytes() == path.read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    client(cache, "download", "--resource", resource["id"], user=env.publisher, url=live_ckan)
+    assert (elsewhere / "data.csv").read_bytes() == path.read_bytes()
+    assert not list(elsewhere.glob("*.part"))
+
+
+def test_replacing_a_resources_file(env, live_ckan, tmp_path, cache):
+    first = make_file(tmp_path, "v1.csv", 50)
+    client(cache, "upload", "--dataset", "big-data", str(first), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources()
+    call_action("resource_patch", {"user": env.sysadmin["name"]}, id=resource["id"],
+                description="kept")
+    second = make_file(tmp_path, "v2.csv", 70)
+    # the dataset comes from the resource
+    client(cache, "upload", "--resource-id", resource["id"], str(second), user=env.publisher,
+           url=live_ckan)
+    (after,) = resources()
+    assert after["id"] == resource["id"] and after["s3_key"] != resource["s3_key"]
+    assert after["size"] == 70 and after["description"] == "kept"
+    client(cache, "download", "--resource", resource["id"], "-o", str(tmp_path / "got"),
+           user=env.publisher, url=live_ckan)
+    assert (tmp_path / "got").read_bytes() == second.read_bytes()
+
+
+def test_running_the_same_upload_again_does_not_duplicate(env, live_ckan, tmp_path, cache):
+    path = make_file(tmp_path, "once.bin", 10)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+                    url=live_ckan)
+    (resource,) = resources()
+    assert f"already uploaded as resource {resource['id']} (an earlier run)" in output
+    # a changed file is a new upload
+    path.write_bytes(b"changed!")
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    assert len(resources()) == 2
+
+
+def test_an_outsider_is_refused_with_the_servers_message(env, live_ckan, tmp_path, cache,
+                                                         s3_proxy):
+    path = make_file(tmp_path, "nope.bin", 10)
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.outsider,
+                    url=live_ckan, status=1)
+    assert output.startswith("Error: CKAN refused s3multipart_credentials: ")
+    assert f"User {env.outsider['name']} may not upload files to dataset 'big-data'" in output
+    assert len(output.strip().splitlines()) == 1
+    assert resources() == [] and part_puts(s3_proxy) == []
+
+
+@pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")
+def test_an_outsider_is_refused_in_presigned_mode_too(env, live_ckan, tmp_path, cache):
+    path = make_file(tmp_path, "nope.bin", 10)
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.outsider,
+                    url=live_ckan, status=1)
+    assert output.startswith("Error: CKAN refused s3multipart_credentials: ")
+    assert "may not upload files" in output
+
+
+def test_refusals_and_mistakes_are_one_line(env, live_ckan, tmp_path, cache):
+    path = make_file(tmp_path, "x.bin", 10)
+    output = client(cache, "upload", "--dataset", "big-data", str(path),
+                    user={"token": "not-a-token"}, url=live_ckan, status=1)
+    assert output.strip() == ("Error: CKAN refused s3multipart_credentials: Access denied: Log in "
+                              "to upload files (is the API token valid for this site?)")
+    output = client(cache, "upload", "--dataset", "no-such-data", str(path),
+                    user=env.publisher, url=live_ckan, status=1)
+    assert "Dataset not found: no-such-data" in output
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+                    url=live_ckan + "/nothing-here", status=1)
+    assert output.strip() == (f"Error: {live_ckan}/nothing-here answered 405 to "
+                              "s3multipart_credentials without CKAN's JSON; is --ckan-url the "
+                              "site's root URL?")
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+                    url="http://127.0.0.1:9", status=1)
+    assert output.strip() == "Error: cannot reach CKAN at http://127.0.0.1:9 (ConnectionError)"
+    output = client(cache, "upload", str(path), user=env.publisher, url=live_ckan, status=2)
+    assert "give --dataset NAME (or --resource-id ID)" in output
+
+
+def test_a_private_file_is_not_downloaded_by_others(env, live_ckan, tmp_path, cache):
+    secret = factories.Dataset(owner_org=env.org["id"], name="secret-data", private=True)
+    path = make_file(tmp_path, "secret.csv", 10)
+    client(cache, "upload", "--dataset", "secret-data", str(path), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources(secret["id"])
+    output = client(cache, "download", "--resource", resource["id"], "-o",
+                    str(tmp_path / "stolen"), user=env.outsider, url=live_ckan, status=1)
+    assert output.startswith("Error: CKAN refused resource_show: ")
+    assert not (tmp_path / "stolen").exists()
+
+
+# Resume -----------------------------------------------------------------------------------
+
+def start_client(cache: pathlib.Path, url: str, user: dict, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "CKAN_API_TOKEN": user["token"]}
+    return subprocess.Popen([sys.executable, "-c", NO_CKAN, "upload", "--ckan-url", url, *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def wait_for_parts(proxy, count: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(part_puts(proxy)) < count:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "the client sent no parts"
+        time.sleep(0.05)
+
+
+def settle(proxy, timeout: float = 30) -> None:
+    """Wait for the part PUTs a killed client left in flight: the proxy still forwards
+    the ones whose bytes had arrived."""
+    deadline = time.monotonic() + timeout
+    while any(p.status == 0 for p in proxy.puts) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def saved_state(cache: pathlib.Path) -> dict[str, Any]:
+    (state,) = (cache / "s3multipart").glob("*.json")
+    return json.loads(state.read_text())
+
+
+@pytest.mark.parametrize("mode, stop", [("sts", signal.SIGKILL), ("presigned", signal.SIGINT)])
+def test_an_interrupted_upload_resumes_where_it_stopped(mode, stop, env, live_ckan, s3_proxy,
+                                                        ckan_config, monkeypatch, tmp_path,
+                                                        cache, s3):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    path = make_file(tmp_path, "huge.bin", 30 * MiB + 3)  # 7 parts of 5 MiB
+    s3_proxy.reset(delay=0.4)
+    process = start_client(cache, live_ckan, env.publisher, "--dataset", "big-data",
+                           "--concurrency", "2", str(path))
+    wait_for_parts(s3_proxy, 2, process)
+    process.send_signal(stop)
+    output = process.communicate(timeout=60)[0]
+    settle(s3_proxy)
+    assert "Traceback" not in output, output
+    if stop == signal.SIGINT:
+        assert process.returncode == 130
+        assert "Interrupted: run the same command again to resume." in output
+    assert resources() == []
+
+    state = saved_state(cache)
+    assert state["mode"] == mode and not state.get("completed")
+    listed = s3.list_parts(Bucket=BUCKET, Key=state["key"], UploadId=state["upload_id"])
+    # whole parts only: one cut short by the kill is sent again
+    stored = {p["PartNumber"] for p in listed.get("Parts", [])
+              if p["Size"] == (5 * MiB if p["PartNumber"] < 7 else 3)}
+    assert 2 <= len(stored) < 7
+
+    s3_proxy.reset()
+    output = client(cache, "upload", "--dataset", "big-data", "--concurrency", "2", str(path),
+                    user=env.publisher, url=live_ckan)
+    assert f"resuming, {len(stored)} of 7 parts already uploaded" in output
+    # only the missing parts were sent again, into the same upload
+    sent = part_puts(s3_proxy)
+    assert {p.upload_id for p in sent} == {state["upload_id"]}
+    assert sorted(p.part_number for p in sent) == sorted(set(range(1, 8)) - stored)
+    (resource,) = resources()
+    assert resource["s3_key"] == state["key"]
+
+    client(cache, "download", "--resource", resource["id"], "-o", str(tmp_path / "back"),
+           user=env.publisher, url=live_ckan)
+    assert (tmp_path / "back").read_bytes() == path.read_bytes()
+
+
+def test_an_upload_that_cannot_resume_starts_again(env, live_ckan, s3_proxy, tmp_path, cache,
+                                                   s3):
+    path = make_file(tmp_path, "again.bin", 6 * MiB)
+    s3_proxy.reset(delay=0.5)
+    process = start_client(cache, live_ckan, env.publisher, "--dataset", "big-data", str(path))
+    wait_for_parts(s3_proxy, 1, process)
+    process.kill()
+    process.communicate(timeout=60)
+    settle(s3_proxy)
+    state = saved_state(cache)
+    # e.g. `ckan s3multipart abort-stale` ran in between
+    s3.abort_multipart_upload(Bucket=BUCKET, Key=state["key"], UploadId=state["upload_id"])
+    s3_proxy.reset()
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+                    url=live_ckan)
+    assert "the earlier upload cannot be resumed" in output and "starting again" in output
+    (resource,) = resources()
+    assert resource["size"] == 6 * MiB and resource["s3_key"] != state["key"]
+
+
+def test_the_client_runs_without_ckan():
+    result = subprocess.run([sys.executable, "-c", NO_CKAN, "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "upload" in result.stdout and "download" in result.stdout
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name="s3multipart")
+    assert script.load() is main
