@@ -76,9 +76,11 @@ class StsTransport:
         self.key, self.upload_id = key, upload_id
         self.prefix, self.bucket = answer["prefix"], answer["bucket"]
         self.concurrency = concurrency or int(answer.get("concurrency") or 4)
+        # Renewed a few minutes ahead: botocore's default (15 minutes) is the shortest
+        # lifetime CKAN may hand out, and would mean asking CKAN before every request.
         credentials = RefreshableCredentials.create_from_metadata(
             metadata=self._metadata(answer["credentials"]), refresh_using=self._refresh,
-            method="ckan-s3multipart")
+            method="ckan-s3multipart", advisory_timeout=5 * 60, mandatory_timeout=2 * 60)
         session = botocore.session.get_session()
         session._credentials = credentials  # botocore's way to plug in refreshable ones
         options: dict[str, Any] = {

@@ -92,7 +92,11 @@ class Upload:
                 done[number] = etag
                 bar.update(length)
 
-            send_parts(transport, str(self.path), self.size, todo, landed)
+            try:
+                send_parts(transport, str(self.path), self.size, todo, landed)
+            except UploadError as e:
+                raise UploadError(f"{self.path}: {e}; run the same command again to resume "
+                                  f"({len(done)} of {count} parts are uploaded)") from None
         transport.complete(done)
         self.record.save({**transport.state(), "completed": True})
         return transport.key

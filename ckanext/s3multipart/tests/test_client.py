@@ -5,10 +5,12 @@ and refusals: exit status 1 with the server's message, never a traceback.
 """
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +22,8 @@ from ckan.tests import factories
 from ckan.tests.helpers import call_action
 from click.testing import CliRunner
 
+from ckanext.s3multipart import credentials
+from ckanext.s3multipart.client import transfer
 from ckanext.s3multipart.client.main import main
 
 from .conftest import BUCKET
@@ -212,6 +216,60 @@ def test_a_private_file_is_not_downloaded_by_others(env, live_ckan, tmp_path, ca
                     str(tmp_path / "stolen"), user=env.outsider, url=live_ckan, status=1)
     assert output.startswith("Error: CKAN refused resource_show: ")
     assert not (tmp_path / "stolen").exists()
+
+
+def test_expiring_credentials_are_renewed_for_the_same_prefix(env, live_ckan, monkeypatch,
+                                                             tmp_path, cache):
+    issued: list[str] = []
+    real_issue = credentials.issue
+
+    def short_lived(prefix: str, user_name: str) -> dict[str, Any]:
+        issued.append(prefix)
+        answer = real_issue(prefix, user_name)
+        soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=90)
+        answer["Credentials"]["Expiration"] = soon.isoformat()
+        return answer
+
+    monkeypatch.setattr(credentials, "issue", short_lived)
+    path = make_file(tmp_path, "long.bin", 11 * MiB)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources()
+    # the first answer, then renewals (CKAN was asked again before each S3 call made
+    # within two minutes of expiry), all for the upload's own prefix
+    assert len(issued) > 1 and set(issued) == {issued[0]}
+    assert resource["s3_key"].startswith(issued[0])
+
+
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_failed_part_puts_are_retried(mode, env, live_ckan, s3_proxy, ckan_config, monkeypatch,
+                                      tmp_path, cache, s3):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    monkeypatch.setattr(transfer, "backoff", lambda attempt: 0.01)
+    s3_proxy.reset(fail_rate=0.4)
+    path = make_file(tmp_path, "flaky.bin", 16 * MiB)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    failures = [p for p in s3_proxy.puts if p.status in (500, 503)]
+    assert failures, "no failure was injected"
+    (resource,) = resources()
+    assert s3.get_object(Bucket=BUCKET, Key=resource["s3_key"])["Body"].read() == \
+        path.read_bytes()
+
+
+@pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")
+def test_a_part_that_keeps_failing_stops_the_upload(env, live_ckan, s3_proxy, monkeypatch,
+                                                    tmp_path, cache):
+    monkeypatch.setattr(transfer, "backoff", lambda attempt: 0.01)
+    s3_proxy.reset(fail_rate=1.0)
+    path = make_file(tmp_path, "doomed.bin", 100)
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+                    url=live_ckan, status=1)
+    last = "(503 SlowDown|500 InternalError)"
+    assert re.fullmatch(f"Error: {re.escape(str(path))}: part 1 failed 6 times \\(last: {last}\\); "
+                        r"run the same command again to resume \(0 of 1 parts are uploaded\)",
+                        output.strip().splitlines()[-1]), output
+    assert len(s3_proxy.puts) == 6 and resources() == []
 
 
 # Resume -----------------------------------------------------------------------------------
