@@ -23,8 +23,16 @@ _SEGMENT = re.compile(r"^([0-9a-f]{16})([0-9a-f]{16})$")
 _EXTENSION = re.compile(r"(\.[0-9A-Za-z]{1,10}){1,2}$")
 
 
+# Room any key must leave for its file name; the site prefix is limited so it always does.
+MIN_NAME_BYTES = 64
+
+
 class UnsafeFileName(ValueError):
     """The file name has nothing left once made safe."""
+
+
+class PrefixTooLong(ValueError):
+    """The key prefix leaves no room for a file name within S3's 1024-byte keys."""
 
 
 def dataset_prefix(org_id: str, dataset_id: str) -> str:
@@ -91,14 +99,19 @@ def safe_file_name(name: str, max_bytes: int = 255) -> str:
     if len(name.encode()) <= max_bytes:
         return name
     match = _EXTENSION.search(name)
-    extension = match.group(0) if match else ""
+    # Keep the extension only while it leaves most of the room to the name itself.
+    extension = match.group(0) if match and len(match.group(0)) * 2 < max_bytes else ""
     stem = name[: len(name) - len(extension)]
     budget = max_bytes - len(extension.encode())
     stem = stem.encode()[:budget].decode(errors="ignore").rstrip()
+    if not stem.strip(". "):
+        raise UnsafeFileName(name)
     return stem + extension
 
 
 def object_key(prefix: str, file_name: str) -> str:
     """Key of an upload's object: its prefix plus the safe file name, within 1024 bytes."""
     room = min(255, config.MAX_KEY_BYTES - len(prefix.encode()))
+    if room < MIN_NAME_BYTES:
+        raise PrefixTooLong(prefix)
     return prefix + safe_file_name(file_name, room)

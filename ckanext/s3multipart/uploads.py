@@ -39,6 +39,10 @@ def _key_under(prefix: str, filename: str) -> str:
     except keys.UnsafeFileName:
         raise _invalid("filename", tk._(
             "File name '{}' has no usable characters; rename the file").format(filename)) from None
+    except keys.PrefixTooLong:
+        raise _invalid("config", tk._(
+            "ckanext.s3multipart.s3_prefix is too long to leave room for file names within "
+            "S3's 1024-byte keys; ask a sysadmin to shorten it")) from None
 
 
 def check_key(package: model.Package, key: str) -> None:
@@ -144,7 +148,9 @@ def presigned_post(package: model.Package, user_name: str, filename: str | None)
     for name, value in post["fields"].items():
         # --form-string: values are literal (no @file or <file expansion).
         curl += ["--form-string", f"{name}={value}"]
-    curl += ["-F", f"file=@{local_file}", post["url"]]
+    # Quoted for curl itself: in -F values a bare `;` or `,` would start curl's options.
+    quoted = local_file.replace("\\", "\\\\").replace('"', '\\"')
+    curl += ["-F", f'file=@"{quoted}"', post["url"]]
     return {"url": post["url"], "fields": post["fields"], "key": key,
             "expires_in": expires, "max_size": limit,
             "curl_example": " ".join(shlex.quote(part) for part in curl)}

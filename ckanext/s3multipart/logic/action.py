@@ -27,7 +27,9 @@ __all__ = [
 Action = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
-def _action(input_schema: Callable[[], dict[str, Any]]) -> Callable[[Callable[..., Any]], Action]:
+def _action(input_schema: Callable[[], dict[str, Any]],
+            malformed: dict[str, list[str]] | None = None,
+            ) -> Callable[[Callable[..., Any]], Action]:
     """Validate against the schema, check the same-named auth, and pass the dataset on.
 
     S3 and STS failures become a 409 whose message says what failed, never a 500.
@@ -38,7 +40,7 @@ def _action(input_schema: Callable[[], dict[str, Any]]) -> Callable[[Callable[..
             try:
                 data, errors = tk.navl_validate(dict(data_dict or {}), input_schema(), context)
             except DataError as e:  # e.g. a string where a list of objects belongs
-                raise tk.ValidationError({"input": [str(e)]}) from None
+                raise tk.ValidationError(malformed or {"input": [str(e)]}) from None
             if errors:
                 raise tk.ValidationError(errors)
             tk.check_access(work.__name__, context, data)
@@ -123,7 +125,8 @@ def s3multipart_upload_list_parts(context, data, package):
     return uploads.list_parts(package, data["key"], data["upload_id"])
 
 
-@_action(schema.upload_complete)
+@_action(schema.upload_complete, malformed={"parts": [
+    'Give the uploaded parts as a list of objects: [{"part_number": 1, "etag": "..."}, ...]']})
 def s3multipart_upload_complete(context, data, package):
     """Complete a multipart upload from its parts.
 

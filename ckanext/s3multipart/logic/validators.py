@@ -59,6 +59,8 @@ def s3multipart_region(value: str) -> str:
 def s3multipart_key_prefix(value: str) -> str:
     # IAM treats * and ? in resource ARNs as wildcards, so the prefix must not hold them.
     value = value.strip("/")
+    if len(value.encode()) > 512:  # keys must keep room for ids and names in 1024 bytes
+        raise Invalid(tk._("must be at most 512 bytes long"))
     if value and not _KEY_PREFIX.match(value):
         raise Invalid(tk._(
             "must be folder names of letters, digits and . _ - ! ( ) ' separated by '/'"))
@@ -111,6 +113,8 @@ def s3multipart_size(value: Any) -> int:
         size = int(value)
     except (TypeError, ValueError):
         raise Invalid(tk._("Size is the file's length in bytes")) from None
-    if isinstance(value, bool) or size < 0:
+    if isinstance(value, bool) or str(size) != str(value).strip():
+        raise Invalid(tk._("Size is the file's length in bytes, a whole number"))
+    if size < 0:
         raise Invalid(tk._("Size must be 0 or more bytes"))
     return size

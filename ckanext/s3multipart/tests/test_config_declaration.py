@@ -56,6 +56,7 @@ def test_good_configuration_starts(tmp_path):
     ("endpoint_url", "minio.local:9000"),
     ("acl", "public"),
     ("s3_prefix", "data/*"),
+    ("s3_prefix", "p" * 513),
     ("s3_bucket", ""),
 ])
 def test_wrong_value_stops_startup_naming_the_option(tmp_path, option, value):

@@ -85,3 +85,13 @@ def test_long_site_prefix_still_fits_1024_bytes(ckan_config, monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_prefix", "p" * 800)
     key = keys.object_key(keys.new_upload_prefix(ORG, DATASET), "y" * 500 + ".csv")
     assert len(key.encode()) <= 1024 and key.endswith(".csv")
+
+
+def test_a_prefix_leaving_no_room_for_names_is_refused(ckan_config, monkeypatch):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_prefix", "p" * 950)
+    with pytest.raises(keys.PrefixTooLong):
+        keys.object_key(keys.new_upload_prefix(ORG, DATASET), "data.csv")
+
+
+def test_extension_is_dropped_rather_than_leaving_a_hidden_file():
+    assert keys.safe_file_name("x" * 100 + ".csv", max_bytes=6) == "x" * 6
