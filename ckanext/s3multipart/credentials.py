@@ -13,8 +13,12 @@ UPLOAD_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUp
 
 
 def partition(role_arn: str) -> str:
-    """The ARN partition of the role (aws, aws-cn, aws-us-gov), so policies match it."""
-    return role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
+    """The AWS partition of the role (aws, aws-cn, aws-us-gov), so policies match it.
+
+    S3-compatible stores with their own ARN prefix (arn:minio:...) expect `aws` in S3 ARNs.
+    """
+    name = role_arn.split(":")[1] if role_arn.startswith("arn:") else "aws"
+    return name if name.startswith("aws") else "aws"
 
 
 def session_policy(bucket: str, prefix: str, arn_partition: str = "aws",

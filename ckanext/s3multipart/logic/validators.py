@@ -22,7 +22,8 @@ __all__ = [
 
 Invalid = tk.Invalid
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+# AWS ARNs carry a 12-digit account; Ceph RGW and MinIO role ARNs have none.
+_ROLE_ARN = re.compile(r"^arn:[a-z][a-z-]*:iam::(\d{12})?:role/[\w+=,.@/-]{1,512}$")
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$")
 _REGION = re.compile(r"^[a-z0-9-]{2,32}$")
 _KEY_PREFIX = re.compile(r"^[\w.!()'-]+(/[\w.!()'-]+)*$")

@@ -63,3 +63,14 @@ def test_wrong_value_stops_startup_naming_the_option(tmp_path, option, value):
     result = _start_ckan(tmp_path, **{option: value})
     assert result.returncode != 0
     assert f"ckanext.s3multipart.{option}:" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:role/S3MultipartUploadOnly",
+    "arn:aws-us-gov:iam::123456789012:role/path/Uploader",
+    "arn:aws:iam:::role/ckan-upload",          # Ceph RGW: no account
+    "arn:minio:iam:::role/ckan-upload",        # MinIO
+])
+def test_role_arns_of_aws_and_s3_compatible_stores_are_accepted(tmp_path, arn):
+    result = _start_ckan(tmp_path, s3_role=arn)
+    assert result.returncode == 0, result.stderr[-2000:]

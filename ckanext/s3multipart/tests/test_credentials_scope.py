@@ -209,3 +209,12 @@ def test_filename_gives_the_safe_key_inside_the_prefix(env, api):
     error = api.call("s3multipart_credentials", env.publisher, status=409, id="big-data",
                      filename="...")
     assert "no usable characters" in error["filename"][0]
+
+
+def test_store_specific_arn_prefixes_keep_aws_s3_arns(env, api, sts_recorder, ckan_config,
+                                                     monkeypatch):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_role",
+                        "arn:minio:iam:::role/ckan-upload")
+    answer = api.call("s3multipart_credentials", env.publisher, id="big-data")
+    policy = sts_recorder.policy(answer["credentials"]["AccessKeyId"])
+    assert policy["Statement"][0]["Resource"].startswith(f"arn:aws:s3:::{BUCKET}/")
