@@ -11,7 +11,7 @@ from ckan.tests.helpers import call_action
 from ckanext.s3multipart import cli as commands
 from ckanext.s3multipart import keys
 
-from .conftest import BUCKET
+from .conftest import BUCKET, free_port
 from .operator_cli import run
 
 pytestmark = pytest.mark.usefixtures("with_extended_cli")
@@ -146,6 +146,15 @@ def test_abort_stale_aborts_old_uploads_under_the_site_prefix(env, site, cli, s3
     assert uploads(s3, site) == set()
     assert uploads(s3, other_prefix) == {theirs["UploadId"]}
     s3.abort_multipart_upload(Bucket=BUCKET, Key=theirs["Key"], UploadId=theirs["UploadId"])
+
+
+def test_an_unreachable_store_is_one_line(env, cli, ckan_config, monkeypatch):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.endpoint_url",
+                        f"http://127.0.0.1:{free_port()}")
+    output = run(cli, "list", status=1).output.strip()
+    assert output.startswith("Error: S3 is unreachable (ListObjectsV2 could not connect to ")
+    assert output.endswith("; `ckan s3multipart check` tells what is wrong")
+    assert len(output.splitlines()) == 1
 
 
 def test_abort_stale_needs_hours(env, cli):
