@@ -114,6 +114,19 @@ def test_upload_then_download_gives_the_same_bytes(mode, env, live_ckan, s3_prox
     assert stats["total"] == 1
 
 
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_an_empty_file(mode, env, live_ckan, ckan_config, monkeypatch, tmp_path, cache):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    path = make_file(tmp_path, "empty.csv", 0)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources()
+    assert resource["size"] == 0
+    client(cache, "download", "--resource", resource["id"], "-o", str(tmp_path / "got"),
+           user=env.publisher, url=live_ckan)
+    assert (tmp_path / "got").read_bytes() == b""
+
+
 def test_download_to_a_file_name_and_by_default_here(env, live_ckan, tmp_path, cache,
                                                      monkeypatch):
     path = make_file(tmp_path, "data.csv", 10)
