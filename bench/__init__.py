@@ -1,0 +1,1 @@
+"""bin/bench: measured speed, memory and robustness figures (see bench/run.py)."""
