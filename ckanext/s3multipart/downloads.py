@@ -60,9 +60,10 @@ def count(resource_id: str) -> None:
     try:
         with ckan_model.meta.engine.begin() as connection:
             connection.execute(statement)
-    except Exception:  # any failure at all: the download must go on
-        log.exception("Could not count a download of resource %s; run "
-                      "`ckan db upgrade -p s3multipart` if the table is missing", resource_id)
+    except Exception as e:  # any failure at all: the download must go on
+        log.warning("Could not count a download of resource %s (%s); run "
+                    "`ckan db upgrade -p s3multipart` if the table is missing",
+                    resource_id, type(e).__name__)
 
 
 def stats(resource_id: str) -> dict[str, Any]:

@@ -203,8 +203,8 @@ def test_abort_leaves_no_multipart_upload_under_the_prefix(api, env, s3):
 # Bad sizes, content types and part numbers -----------------------------------------------
 
 @pytest.mark.parametrize("size, text", [
-    (-1, "0 or more"), ("ten", "length in bytes"), (True, "a whole number"), (1.5, "a whole number"),
-    (None, "length in bytes")])
+    (-1, "0 or more"), ("ten", "length in bytes"), (True, "a whole number"),
+    (1.5, "a whole number"), (None, "length in bytes")])
 def test_start_refuses_a_bad_size(api, env, s3, size, text):
     error = api.call("s3multipart_upload_start", env.publisher, status=409,
                      id=env.dataset["name"], filename="a.csv", size=size)
