@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from ckan.common import config_declaration
 
 from . import config, credentials, keys, parts, storage, uploads
+from .sizes import human as human_size
 
 __all__ = ["s3multipart"]
 
@@ -75,14 +76,6 @@ def _site_root() -> str:
 
 def _where() -> str:
     return f"s3://{config.bucket()}/{_site_root()}"
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 def _plural(n: int, word: str) -> str:
@@ -410,10 +403,10 @@ def list_datasets() -> None:
     click.echo(f"{'DATASET':<{width}}  {'ORGANIZATION':<{org_width}}  {'OBJECTS':>8}  "
                f"{'SIZE':>12}  DATASET ID")
     for name, org, count, size, dataset_id in rows:
-        click.echo(f"{name:<{width}}  {org:<{org_width}}  {count:>8,}  {_size(size):>12}  "
+        click.echo(f"{name:<{width}}  {org:<{org_width}}  {count:>8,}  {human_size(size):>12}  "
                    f"{dataset_id}")
     objects, size = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    click.echo(f"{_plural(len(rows), 'row')}, {_plural(objects, 'object')}, {_size(size)} "
+    click.echo(f"{_plural(len(rows), 'row')}, {_plural(objects, 'object')}, {human_size(size)} "
                f"under {_where()}")
 
 
@@ -469,9 +462,9 @@ def orphans(older_than: float, delete: bool, yes: bool) -> None:
     for obj in found.objects:
         when = obj["LastModified"].strftime("%Y-%m-%d %H:%M")
         note = f"  ({obj['note']})" if obj["note"] else ""
-        click.echo(f"{obj['Key']}  {_size(obj['Size'])}  {when}{note}")
+        click.echo(f"{obj['Key']}  {human_size(obj['Size'])}  {when}{note}")
     total = sum(o["Size"] for o in found.objects)
-    summary = f"{_plural(len(found.objects), 'orphan')}, {_size(total)} under {_where()}"
+    summary = f"{_plural(len(found.objects), 'orphan')}, {human_size(total)} under {_where()}"
     if found.newer:
         summary += (f" ({_plural(found.newer, 'unreferenced object')} younger than "
                     f"{_amount(older_than, 'day')} not counted)")
@@ -479,7 +472,7 @@ def orphans(older_than: float, delete: bool, yes: bool) -> None:
     if not delete or not found.objects:
         return
     if not yes:
-        click.confirm(f"Delete {_plural(len(found.objects), 'object')} ({_size(total)}) from "
+        click.confirm(f"Delete {_plural(len(found.objects), 'object')} ({human_size(total)}) from "
                       f"bucket {config.bucket()}?", abort=True)
     refused: list[str] = []
     batches = [found.objects[i:i + 1000] for i in range(0, len(found.objects), 1000)]
@@ -691,15 +684,15 @@ def migrate(dataset: str | None, dry_run: bool) -> None:
         click.echo(f"missing  {item.package.name}/{item.name} (resource {item.resource.id}): "
                    f"no file at {item.path}", err=True)
     for item in too_big:
-        click.echo(f"too big  {item.package.name}/{item.name}: {_size(item.size)} is over "
+        click.echo(f"too big  {item.package.name}/{item.name}: {human_size(item.size)} is over "
                    f"{config.PREFIX}max_size", err=True)
     ready = [f for f in ready if f not in too_big]
     total = sum(f.size for f in ready)
     if dry_run:
         for item in ready:
-            click.echo(f"would move  {item.package.name}/{item.name} ({_size(item.size)}, "
+            click.echo(f"would move  {item.package.name}/{item.name} ({human_size(item.size)}, "
                        f"resource {item.resource.id}) from {item.path}")
-        click.echo(f"{_plural(len(ready), 'file')} ({_size(total)}) to move, "
+        click.echo(f"{_plural(len(ready), 'file')} ({human_size(total)}) to move, "
                    f"{done:,} already in S3, {len(missing) + len(too_big):,} cannot move")
         return
     user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
@@ -715,7 +708,7 @@ def migrate(dataset: str | None, dry_run: bool) -> None:
             click.echo(f"failed   {item.package.name}/{item.name}: {message}", err=True)
             continue
         moved += 1
-        click.echo(f"moved    {item.package.name}/{item.name} ({_size(item.size)}) to {where}")
+        click.echo(f"moved    {item.package.name}/{item.name} ({human_size(item.size)}) to {where}")
     click.echo(f"{_plural(moved, 'file')} moved, {done:,} already in S3, {failed:,} failed")
     if failed:
         raise Failure(f"{_plural(failed, 'file')} not moved",

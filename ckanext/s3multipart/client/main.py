@@ -14,6 +14,7 @@ from typing import Any
 import click
 import requests
 
+from ..sizes import human as human_size
 from .api import ApiError, Ckan
 from .transfer import UploadError
 from .upload import Upload
@@ -23,14 +24,6 @@ MAX_REDIRECTS = 5
 
 class Failure(click.ClickException):
     """One line on stderr, exit status 1."""
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,7 +89,7 @@ def upload(ckan_url: str, api_token: str, dataset: str | None, resource_id: str 
         resource = Upload(api, path, dataset, resource_id, concurrency,
                           say=lambda text: click.echo(text, err=True),
                           progress=_progress).run()
-        click.echo(f"{path}: {_size(resource.get('size') or 0)} in resource {resource['id']} "
+        click.echo(f"{path}: {human_size(resource.get('size') or 0)} in resource {resource['id']} "
                    f"of dataset {dataset}: {resource.get('url')}")
 
 
@@ -175,4 +168,4 @@ def download(ckan_url: str, api_token: str, resource_id: str,
         if length and received != length:
             raise Failure(f"the download stopped after {received:,} of {length:,} bytes; "
                           "run the command again")
-    click.echo(f"{target}: {_size(received)} from resource {resource_id}")
+    click.echo(f"{target}: {human_size(received)} from resource {resource_id}")

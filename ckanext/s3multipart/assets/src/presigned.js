@@ -8,6 +8,7 @@ export class PresignedTransport {
     this.dataset = dataset
     this.resource = resource
     this.urls = new Map()
+    this.signing = new Map()
   }
 
   ids () {
@@ -37,17 +38,29 @@ export class PresignedTransport {
     }
   }
 
-  // URLs are signed in batches to keep CKAN requests few; a URL is used once.
+  // URLs are signed in batches to keep CKAN requests few, and a batch being signed is
+  // shared by every part it covers; a URL is used once.
   async partUrl (number) {
     if (!this.urls.has(number)) {
-      const wanted = []
-      for (let n = number; n < number + SIGN_BATCH && n <= this.partCount; n++) wanted.push(n)
-      const signed = await this.api('s3multipart_upload_sign', { ...this.ids(), part_numbers: wanted })
-      for (const [n, url] of Object.entries(signed.urls)) this.urls.set(Number(n), url)
+      if (!this.signing.has(number)) this.signBatchFrom(number)
+      await this.signing.get(number)
     }
     const url = this.urls.get(number)
     this.urls.delete(number)
     return url
+  }
+
+  signBatchFrom (number) {
+    const wanted = []
+    for (let n = number; n < number + SIGN_BATCH && n <= this.partCount; n++) {
+      if (!this.urls.has(n) && !this.signing.has(n)) wanted.push(n)
+    }
+    const batch = this.api('s3multipart_upload_sign', { ...this.ids(), part_numbers: wanted })
+      .then((signed) => {
+        for (const [n, url] of Object.entries(signed.urls)) this.urls.set(Number(n), url)
+      })
+      .finally(() => { for (const n of wanted) this.signing.delete(n) })
+    for (const n of wanted) this.signing.set(n, batch)
   }
 
   // An expired URL: the next partUrl() signs a fresh one.
