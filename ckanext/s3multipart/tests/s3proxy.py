@@ -54,9 +54,12 @@ class S3Proxy:
     def reset(self, **settings: Any) -> None:
         with self.lock:
             self.puts.clear()
-            self.fail_rate, self.delay, self.expire_key = 0.0, 0.0, None
+            self.fail_rate, self.delay, self.expire_key, self.seed = 0.0, 0.0, None, 1234
             for name, value in settings.items():
                 setattr(self, name, value)
+            # Same settings, same failures: each test's injections do not depend on the
+            # tests that ran before it.
+            self.random = random.Random(self.seed)
 
     def ok_puts(self) -> list[PartPut]:
         return [p for p in self.puts if p.status == 200]
