@@ -5,8 +5,10 @@ import os
 import pathlib
 import signal
 import subprocess
+import sys
 import time
 
+import ckan
 import requests
 
 from .conftest import free_port
@@ -16,8 +18,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 def test_demo_serves_pages_and_credentials_then_stops(tmp_path):
     port, s3_port = free_port(), free_port()
+    # One database per CKAN version: a newer CKAN's migrations cannot be undone.
+    database = "ckan_s3multipart_demo_test_" + ckan.__version__.replace(".", "_")
     env = {**os.environ, "DEMO_PORT": str(port), "DEMO_S3_PORT": str(s3_port),
-           "DEMO_DIR": str(tmp_path), "DEMO_DB": "ckan_s3multipart_demo_test"}
+           "DEMO_DIR": str(tmp_path), "DEMO_DB": database,
+           "CKAN_VERSION": ckan.__version__, "VENV": sys.prefix}
     env.pop("CKAN_INI", None)
     env.pop("CKAN_SQLALCHEMY_URL", None)
     demo = subprocess.Popen([str(ROOT / "bin/demo")], env=env, stdout=subprocess.PIPE,
