@@ -26,7 +26,7 @@ import click
 import sqlalchemy as sa
 from ckan.common import config_declaration
 
-from . import config, credentials, keys, parts, storage, uploads
+from . import config, credentials, parts, storage, uploads
 from .sizes import human as human_size
 
 __all__ = ["s3multipart"]
@@ -644,8 +644,7 @@ def _in_s3_count(dataset: str | None) -> int:
 def migrate_one(item: LocalFile, user: str) -> str:
     """Copy one local file to S3, verify it and point the resource at it."""
     assert item.size is not None
-    key = keys.object_key(keys.new_upload_prefix(item.package.owner_org, item.package.id),
-                          item.name)
+    key = uploads.new_key(item.package, item.name)
     content_type = (item.resource.mimetype or mimetypes.guess_type(item.name)[0]
                     or "application/octet-stream")
     digest = Digest(parts.plan(item.size, config.part_size())[0])

@@ -125,12 +125,7 @@ class S3ResourceUpload:
             raise _invalid(tk._(
                 "The file is {:,} bytes; the largest file this site accepts through the upload "
                 "field is {:,} bytes").format(size, min(core_limit, config.max_size())))
-        try:
-            key = keys.object_key(keys.new_upload_prefix(package.owner_org, package.id),
-                                  field.filename or "")
-        except keys.UnsafeFileName:
-            raise _invalid(tk._("File name '{}' has no usable characters; rename the file")
-                           .format(field.filename)) from None
+        key = uploads.new_key(package, field.filename or "", field="upload")
         name = keys.file_name(key)
         self.key, self.upload_file = key, stream
         self.filesize = size

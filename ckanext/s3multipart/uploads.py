@@ -29,15 +29,18 @@ def metadata(package: model.Package, user_name: str,
     return meta
 
 
-def _key_for(package: model.Package, filename: str) -> str:
-    return _key_under(keys.new_upload_prefix(package.owner_org, package.id), filename)
+def new_key(package: model.Package, filename: str, field: str = "filename") -> str:
+    """The key a new upload of `filename` to `package` gets: the one place every way in
+    (actions, the Upload field, `ckan s3multipart migrate`) picks keys. A name with nothing
+    usable in it is a ValidationError under `field`, the form's or the API's name for it."""
+    return _key_under(keys.new_upload_prefix(package.owner_org, package.id), filename, field)
 
 
-def _key_under(prefix: str, filename: str) -> str:
+def _key_under(prefix: str, filename: str, field: str = "filename") -> str:
     try:
         return keys.object_key(prefix, filename)
     except keys.UnsafeFileName:
-        raise _invalid("filename", tk._(
+        raise _invalid(field, tk._(
             "File name '{}' has no usable characters; rename the file").format(filename)) from None
     except keys.PrefixTooLong:
         raise _invalid("config", tk._(
@@ -136,7 +139,7 @@ def presigned_post(package: model.Package, user_name: str, filename: str | None)
         key = keys.new_upload_prefix(package.owner_org, package.id) + "${filename}"
         content_type = "application/octet-stream"
     else:
-        key = _key_for(package, filename)
+        key = new_key(package, filename)
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     limit = min(config.max_size(), config.MAX_POST_SIZE)
     expires = config.credentials_duration()
@@ -166,7 +169,7 @@ def start(package: model.Package, user_name: str, filename: str, size: int,
     if content_type and not _CONTENT_TYPE.match(content_type):
         raise _invalid("content_type", tk._(
             "'{}' is not a media type like text/csv").format(content_type))
-    key = _key_for(package, filename)
+    key = new_key(package, filename)
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     upload_id = storage.create_multipart_upload(
         key, content_type, metadata(package, user_name, resource_id))
