@@ -11,7 +11,9 @@ This kernel has no sch_netem, so WAN conditions and faults are made here:
   read, then a TCP RST) or `stall` (the body read, then no answer for `stall_seconds`).
 
 Every part PUT is recorded (part number, upload id, bytes that arrived, outcome, times),
-bytes of bodies cut short included, so a benchmark can tell how much was sent twice.
+bytes of bodies cut short included, so a benchmark can tell how much was sent twice; a
+whole-object PUT is recorded the same way under `puts`. `body_end` is when the last body
+byte went upstream: the time on the wire, without what the server does afterwards.
 The proxy answers `GET /__bench/stats` and `POST /__bench/config` (JSON; `?keep=1` changes
 settings without clearing the records) itself.
 
@@ -44,10 +46,12 @@ class Proxy:
         self.settings = {**DEFAULTS, **settings}
         self.random = random.Random(self.settings["seed"])
         self.parts: list[dict] = []
+        self.puts: list[dict] = []
         self.requests = 0
 
     def stats(self) -> dict:
-        return {"settings": self.settings, "requests": self.requests, "parts": self.parts}
+        return {"settings": self.settings, "requests": self.requests, "parts": self.parts,
+                "puts": self.puts}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # A window of about one bandwidth-delay product (8 MiB/s x 50 ms), not loopback's
@@ -86,10 +90,18 @@ class Proxy:
         if method == "PUT" and "partNumber" in query:
             record = {"part": int(query["partNumber"][0]), "upload": query["uploadId"][0],
                       "size": length, "received": 0, "outcome": "", "start": time.time(),
-                      "end": 0.0}
+                      "body_end": 0.0, "end": 0.0}
             self.parts.append(record)
             if self.random.random() < settings["fault_rate"]:
                 fault = self.random.choice(settings["faults"])
+        elif method == "PUT":
+            record = {"size": length, "received": 0, "outcome": "", "start": time.time(),
+                      "body_end": 0.0, "end": 0.0}
+            self.puts.append(record)
+        if lookup.get("expect", "").lower() == "100-continue":
+            # boto3 waits for this before sending a body; upstream never sees the Expect.
+            headers = [h for h in headers if h[0].strip().lower() != "expect"]
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:
             if fault == "reset":
                 await self.pipe_body(reader, None, length // 2, record)
@@ -142,6 +154,8 @@ class Proxy:
                 ahead = moved / cap - (time.monotonic() - started)
                 if ahead > 0:
                     await asyncio.sleep(ahead)
+        if record is not None:
+            record["body_end"] = time.time()
 
     async def forward(self, method, target, headers, length, reader, writer, record) -> bool:
         up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
