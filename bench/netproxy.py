@@ -13,7 +13,9 @@ This kernel has no sch_netem, so WAN conditions and faults are made here:
 Every part PUT is recorded (part number, upload id, bytes that arrived, outcome, times),
 bytes of bodies cut short included, so a benchmark can tell how much was sent twice; a
 whole-object PUT is recorded the same way under `puts`. `body_end` is when the last body
-byte went upstream: the time on the wire, without what the server does afterwards.
+byte went upstream: the time on the wire, without what the server does afterwards;
+`reused` says the connection had carried a request before (a browser re-sends a request
+by itself when such a connection is reset, so the page never sees that failure).
 The proxy answers `GET /__bench/stats` and `POST /__bench/config` (JSON; `?keep=1` changes
 settings without clearing the records) itself.
 
@@ -57,16 +59,17 @@ class Proxy:
         # A window of about one bandwidth-delay product (8 MiB/s x 50 ms), not loopback's
         # megabytes, so a page that goes away leaves part bodies cut short, as on a WAN.
         writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        served = 0  # requests already answered on this connection
         try:
-            while await self.one_request(reader, writer):
-                pass
+            while await self.one_request(reader, writer, served):
+                served += 1
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             if not writer.is_closing():
                 writer.close()
 
-    async def one_request(self, reader, writer) -> bool:
+    async def one_request(self, reader, writer, served: int) -> bool:
         """Serve one request on the client connection; False when the connection ends."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -90,7 +93,7 @@ class Proxy:
         if method == "PUT" and "partNumber" in query:
             record = {"part": int(query["partNumber"][0]), "upload": query["uploadId"][0],
                       "size": length, "received": 0, "outcome": "", "start": time.time(),
-                      "body_end": 0.0, "end": 0.0}
+                      "body_end": 0.0, "end": 0.0, "reused": served > 0}
             self.parts.append(record)
             if self.random.random() < settings["fault_rate"]:
                 fault = self.random.choice(settings["faults"])
