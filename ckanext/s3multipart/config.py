@@ -1,11 +1,16 @@
 """Typed accessors for every ckanext.s3multipart option.
 
-The options are declared (types, defaults, validators) in config_declaration.yaml;
-CKAN validates them at start-up, so these functions only read and shape values.
+The options are declared (types, defaults, validators) in config_declaration.yaml and
+checked at start-up (`check`), so these functions only read and shape values.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import ckan.plugins.toolkit as tk
+from ckan.common import config_declaration
+from ckan.exceptions import CkanConfigurationException
 
 PREFIX = "ckanext.s3multipart."
 
@@ -20,6 +25,19 @@ MAX_KEY_BYTES = 1024
 
 def _get(name: str):
     return tk.config.get(PREFIX + name)
+
+
+def check(ckan_config: Mapping[str, Any]) -> None:
+    """Stop start-up when one of this plugin's options has a wrong value.
+
+    CKAN 2.11 and later stop on any wrong value themselves; 2.10 only logs a warning unless
+    `config.mode = strict`, which would leave a bad role ARN or part size to fail at the
+    first upload. The message has core's shape, so it reads the same on every version."""
+    _, errors = config_declaration.validate(ckan_config)
+    ours = {key: issues for key, issues in errors.items() if key.startswith(PREFIX)}
+    if ours:
+        raise CkanConfigurationException("Invalid configuration values provided:\n" + "\n".join(
+            f"{key}: {'; '.join(issues)}" for key, issues in sorted(ours.items())))
 
 
 def bucket() -> str:

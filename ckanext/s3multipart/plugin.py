@@ -5,6 +5,7 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
+from . import config as s3_config
 from . import helpers, uploader, views
 from .logic import action, auth, validators
 
@@ -25,6 +26,7 @@ class S3MultipartPlugin(p.SingletonPlugin):
     # IConfigurer
 
     def update_config(self, config: tk.CKANConfig) -> None:
+        s3_config.check(config)
         tk.add_template_directory(config, "templates")
         tk.add_resource("assets", "s3multipart")
 
