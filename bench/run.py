@@ -504,9 +504,10 @@ def bench_wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
     """Speeds through the bench proxy, end to end and on the wire.
 
     End to end runs from the first request to the object being complete. On the wire runs
-    to the last body byte reaching the proxy's far side: it leaves out moto's
-    CompleteMultipartUpload, which copies every part (seconds for 256 MiB) where S3's
-    takes about the same time whatever the size.
+    to the last body byte reaching the proxy's far side: it leaves out moto's work after
+    that, hashing and storing a single PUT's body or copying every part in
+    CompleteMultipartUpload (over a second each for 256 MiB), which S3 does not make the
+    uploader wait for in the same way.
     """
     path = data_file(size)
     services.proxy_config(latency=latency, bandwidth=bandwidth)
