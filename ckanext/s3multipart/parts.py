@@ -22,7 +22,12 @@ def plan(size: int, part_size: int | None = None) -> tuple[int, int]:
 
         part_size = config.part_size()
     adjusted = ChunksizeAdjuster().adjust_chunksize(part_size, size)
-    return adjusted, max(1, math.ceil(size / adjusted))
+    return adjusted, part_count(size, adjusted)
+
+
+def part_count(size: int, part_size: int) -> int:
+    """Parts of `part_size` bytes a file of `size` bytes takes (an empty file: one)."""
+    return max(1, math.ceil(size / part_size))
 
 
 def part_range(size: int, part_size: int, number: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..parts import part_count, part_range
 from .api import ApiError, Ckan
 
 PUT_ATTEMPTS = 6
@@ -34,19 +35,17 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(20.0, 0.5 * 2**attempt))
 
 
-def expected_size(size: int, part_size: int, number: int) -> int:
-    start = (number - 1) * part_size
-    return max(0, min(size, start + part_size) - start)
-
-
-def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int,
-                 count: int) -> dict[int, str]:
+def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int) -> dict[int, str]:
     """Parts S3 already holds that can be kept: {part number: ETag}. A listed part counts
     only if its size is the plan's for that number, so a part cut short is sent again."""
     done = {}
+    count = part_count(size, part_size)
     for part in listed:
         number = int(part["part_number"])
-        if 1 <= number <= count and int(part["size"]) == expected_size(size, part_size, number):
+        if not 1 <= number <= count:
+            continue
+        start, end = part_range(size, part_size, number)
+        if int(part["size"]) == end - start:
             done[number] = part["etag"]
     return done
 
@@ -248,8 +247,8 @@ def send_parts(transport: Transport, path: str, size: int, numbers: list[int],
     part_size, concurrency = transport.part_size, transport.concurrency
 
     def send(number: int) -> tuple[int, str, int]:
-        start = (number - 1) * part_size
-        length = expected_size(size, part_size, number)
+        start, end = part_range(size, part_size, number)
+        length = end - start
         with open(path, "rb") as f:
             f.seek(start)
             data = f.read(length)

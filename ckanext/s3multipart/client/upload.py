@@ -19,8 +19,6 @@ from .transfer import (
     send_parts,
 )
 
-MAX_PARTS = 10_000
-
 Progress = Callable[[int, str], Any]  # (file size, label) -> a click progress bar
 
 
@@ -81,12 +79,13 @@ class Upload:
             done = {}
         self.record.save(transport.state())
         part_size = transport.part_size
-        count = max(1, -(-self.size // part_size))
+        count = parts.part_count(self.size, part_size)
         todo = [n for n in range(1, count + 1) if n not in done]
         if isinstance(transport, PresignedTransport):
             transport.expect(todo)
         with self.progress(self.size, self.name) as bar:
-            bar.update(sum(min(part_size, self.size - (n - 1) * part_size) for n in done))
+            bar.update(sum(end - start for start, end in
+                           (parts.part_range(self.size, part_size, n) for n in done)))
 
             def landed(number: int, etag: str, length: int) -> None:
                 done[number] = etag
@@ -126,8 +125,8 @@ class Upload:
                      "starting again")
             self.record.clear()
             return None, {}
-        count = max(1, -(-self.size // transport.part_size))
-        done = merge_listed(listed, self.size, transport.part_size, count)
+        count = parts.part_count(self.size, transport.part_size)
+        done = merge_listed(listed, self.size, transport.part_size)
         if done:
             self.say(f"{self.path}: resuming, {len(done)} of {count} parts already uploaded")
         return transport, done
@@ -145,9 +144,7 @@ class Upload:
         if self.size > int(answer.get("max_size") or self.size):
             raise UploadError(f"{self.path} is {self.size:,} bytes; the largest file this site "
                               f"accepts is {int(answer['max_size']):,} bytes")
-        part_size, count = parts.plan(self.size, int(answer["part_size"]))
-        if count > MAX_PARTS:
-            raise UploadError(f"{self.path} is too large for S3 (5 TiB at most)")
+        part_size, _ = parts.plan(self.size, int(answer["part_size"]))
         transport = StsTransport(self.api, self.dataset, {**answer, "part_size": part_size},
                                  answer["key"], self.concurrency)
         transport.create(self.content_type)
