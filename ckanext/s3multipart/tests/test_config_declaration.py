@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+from .ckan_process import ROOT, run_ckan
+
 DECLARATION = ROOT / "ckanext/s3multipart/config_declaration.yaml"
 DESIGN_OPTIONS = {
     "s3_bucket", "s3_region", "s3_role", "s3_prefix", "enabled_orgs", "mode", "endpoint_url",
@@ -25,17 +25,9 @@ def test_every_design_option_is_declared_with_a_description():
 
 
 def _start_ckan(tmp_path: pathlib.Path, **overrides: str) -> subprocess.CompletedProcess:
-    """Run a CKAN command with test.ini plus `overrides`, as an operator would start CKAN."""
-    lines = (ROOT / "test.ini").read_text().replace("%(here)s", str(ROOT)).splitlines()
-    keep = [line for line in lines
-            if line.split("=")[0].strip().removeprefix("ckanext.s3multipart.") not in overrides]
-    at = keep.index("[app:main]") + 1
-    keep[at:at] = [f"ckanext.s3multipart.{k} = {v}" for k, v in overrides.items()]
-    ini = tmp_path / "ckan.ini"
-    ini.write_text("\n".join(keep) + "\n")
-    ckan = pathlib.Path(sys.executable).with_name("ckan")
-    return subprocess.run([str(ckan), "-c", str(ini), "config", "declaration", "s3multipart"],
-                          capture_output=True, text=True, timeout=120)
+    """Run a CKAN command with test.ini plus `overrides` of this plugin's options."""
+    return run_ckan(tmp_path, {f"ckanext.s3multipart.{k}": v for k, v in overrides.items()},
+                    "config", "declaration", "s3multipart")
 
 
 def test_good_configuration_starts(tmp_path):
