@@ -151,14 +151,18 @@ class S3ResourceUpload:
 
     @staticmethod
     def _keep(resource: dict[str, Any], stored: model.Resource | None) -> None:
-        # Core keeps an uploaded file while the resource stays an upload (its file is
-        # named by the resource id); here the file is named by `s3_key`, which a form or
-        # resource_update that does not send it back would otherwise drop.
-        if (resource.get("url_type") != "upload" or resource.get("s3_key")
-                or stored is None or not stored.extras.get("s3_key")):
+        # Core keeps an uploaded file while the resource stays an upload: the file is
+        # named by the resource id, and an update that leaves out `url_type` (as scripts
+        # and harvesters do) keeps the stored one. Here the file is named by `s3_key`, an
+        # extra that any update not sending it back would drop, detaching the object.
+        if stored is None or not stored.extras.get("s3_key") or resource.get("s3_key"):
             return
+        # None is "not given" too: core's schema drops it, and the stored url_type stays.
+        url_type = resource.get("url_type")
+        if (stored.url_type if url_type is None else url_type) != "upload":
+            return  # made a link or "no file": the object stays, `orphans` lists it
         resource["s3_key"] = stored.extras["s3_key"]
-        for field in ("size", "mimetype"):
+        for field in ("size", "mimetype", "url"):
             if resource.get(field) in (None, ""):
                 resource[field] = getattr(stored, field)
 
