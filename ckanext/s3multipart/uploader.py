@@ -27,6 +27,7 @@ import ckan.lib.uploader as core_uploader
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 import flask
+import magic
 from werkzeug.datastructures import FileStorage
 
 from . import config, keys, storage, uploads
@@ -34,6 +35,7 @@ from . import config, keys, storage, uploads
 log = logging.getLogger(__name__)
 
 MB = 1024**2
+_MAGIC_BYTES = 64 * 1024
 
 # Keys chosen by live uploaders whose bytes are not stored yet. Weak values: an entry
 # goes away with its uploader when the action that made it ends, whatever happened.
@@ -68,6 +70,21 @@ def _user_name() -> str:
     if flask.has_request_context() and tk.current_user.is_authenticated:
         return tk.current_user.name
     return ""
+
+
+def guess_mimetype(name: str, stream: IO[bytes]) -> str | None:
+    """The mimetype core's own upload field records for this file, by `ckan.mimetype_guess`:
+    from the name (`file_ext`, the default), from the first bytes (`file_contents`), or
+    none at all (any other value). None when there is no guess, as in core."""
+    mode = tk.config.get("ckan.mimetype_guess")
+    if mode == "file_ext":
+        return mimetypes.guess_type(name)[0]
+    if mode == "file_contents":
+        # libmagic decides from a file's head; core reads the whole file into memory.
+        head = stream.read(_MAGIC_BYTES)
+        stream.seek(0)
+        return magic.from_buffer(head, mime=True) or None
+    return None
 
 
 def get_resource_uploader(data_dict: dict[str, Any]) -> S3ResourceUpload | None:
@@ -129,7 +146,7 @@ class S3ResourceUpload:
         name = keys.file_name(key)
         self.key, self.upload_file = key, stream
         self.filesize = size
-        self.mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self.mimetype = guess_mimetype(name, stream)
         self.user = _user_name()
         resource.update(s3_key=key, url=name, url_type="upload", size=size,
                         mimetype=self.mimetype,
@@ -177,7 +194,7 @@ class S3ResourceUpload:
         metadata = uploads.metadata(self.package, self.user, id)
         try:
             storage.upload_fileobj(self.key, self.upload_file, self.filesize,
-                                   self.mimetype, metadata)
+                                   self.mimetype or "application/octet-stream", metadata)
         except storage.StorageError as e:
             raise _invalid(tk._("The file could not be stored: {}").format(e)) from None
         finally:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pathlib
 
+import ckan
 import ckan.lib.uploader as core_uploader
 import ckan.model as model
 import ckan.tests.factories as factories
@@ -199,3 +201,31 @@ def test_the_resource_form_stores_into_s3_and_can_switch_to_a_link(env, app, s3)
                    "s3_key": resource["s3_key"], "save": ""})
     [linked] = call_action("package_show", id="big-data")["resources"]
     assert linked["url"] == "https://example.org/x.csv" and "s3_key" not in linked
+
+
+PNG = (pathlib.Path(ckan.__file__).parent / "public/base/images/placeholder-user.png").read_bytes()
+
+
+@pytest.mark.parametrize("mode, name, body, expected", [
+    ("file_ext", "survey.csv", b"a,b\n1,2\n", "text/csv"),
+    ("file_ext", "readings.dat", b"a,b\n1,2\n", None),  # no guess: core leaves it empty
+    ("file_contents", "picture.dat", PNG, "image/png"),
+    ("file_contents", "notes", b"plain words\n", "text/plain"),
+    ("None", "survey.csv", b"a,b\n1,2\n", None),
+])
+def test_mimetype_follows_ckan_mimetype_guess_as_core_does(
+        env, app, s3, ckan_config, monkeypatch, mode, name, body, expected):
+    monkeypatch.setitem(ckan_config, "ckan.mimetype_guess", mode)
+    resource = post_file(app, env.publisher, "resource_create", name, body,
+                         package_id="big-data")
+    assert resource["mimetype"] == expected
+    head = s3.head_object(Bucket=BUCKET, Key=resource["s3_key"])
+    assert head["ContentType"] == (expected or "application/octet-stream")
+
+    # The same file through core's own storage (an organization not enabled).
+    other = factories.Organization(
+        users=[{"name": env.publisher["name"], "capacity": "editor"}])
+    local = factories.Dataset(owner_org=other["id"])
+    in_core = post_file(app, env.publisher, "resource_create", name, body,
+                        package_id=local["id"])
+    assert "s3_key" not in in_core and in_core["mimetype"] == expected
