@@ -42,6 +42,10 @@ def check(data_dict: dict[str, Any]) -> None:
         key = resource.get("s3_key") if isinstance(resource, dict) else None
         if not key:
             continue
+        if not isinstance(key, str):
+            raise _error(index, len(resources), tk._(
+                "s3_key must be the object's key, a string like '{}'").format(
+                    "<organization id>/<dataset id>/<upload>/<file name>"))
         if uploader.is_pending(key):
             # A file from the upload field, checked by the uploader and written after
             # validation: there is no object to look at yet.

@@ -17,14 +17,38 @@ import flask
 from ckan.lib import signals
 
 from . import authz, config, downloads, keys, storage, uploads
+from .logic.validators import has_control_characters
 
 legacy = flask.Blueprint("s3multipart_legacy", __name__)
+
+@legacy.before_app_request
+def _refuse_unreadable_json() -> flask.Response | None:
+    """A 400 for a JSON body to this plugin's actions that Python cannot parse at all.
+
+    Core catches malformed JSON, but not JSON nested deeper than Python's recursion
+    limit, which would be a 500 with a traceback in the log."""
+    args = flask.request.view_args or {}
+    if (flask.request.endpoint != "api.action"
+            or not str(args.get("logic_function", "")).startswith("s3multipart_")
+            or not flask.request.is_json):
+        return None
+    try:
+        flask.request.get_json(silent=True)
+    except RecursionError:
+        response = flask.jsonify({"success": False, "error": {
+            "__type": "Bad request",
+            "message": tk._("JSON Error: the request body is nested too deeply")}})
+        response.status_code = 400
+        return response
+    return None
 
 
 def _answer(build: Callable[[dict[str, Any], Any], dict[str, Any]], dataset: str) -> flask.Response:
     context = {"user": tk.current_user.name if tk.current_user.is_authenticated else "",
                "auth_user_obj": tk.current_user}
     try:
+        if has_control_characters(dataset):
+            raise tk.ObjectNotFound(tk._("Dataset not found"))
         tk.check_access("s3multipart_credentials", context, {"id": dataset})
         body, status = build(context, authz.get_dataset(dataset)), 200
     except tk.ObjectNotFound as e:
@@ -85,6 +109,8 @@ def download(package_type: str, id: str, resource_id: str,
              filename: str | None = None) -> Any:
     """Resources with `s3_key`: check access, count, 302 to a short-lived presigned GET.
     Any other resource: core's view, unchanged."""
+    if has_control_characters(id, resource_id):
+        return tk.abort(404, tk._("Resource not found"))
     resource = model.Resource.get(resource_id)
     if resource is None or resource.url_type != "upload" or not resource.extras.get("s3_key"):
         return core_resource_views.download(package_type, id, resource_id, filename)

@@ -41,7 +41,7 @@ def _action(input_schema: Callable[[], dict[str, Any]],
         @functools.wraps(work)
         def action(context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
             try:
-                data, errors = tk.navl_validate(dict(data_dict or {}), input_schema(), context)
+                data, errors = tk.navl_validate(_object(data_dict), input_schema(), context)
             except DataError as e:  # e.g. a string where a list of objects belongs
                 raise tk.ValidationError(malformed or {"input": [str(e)]}) from None
             if errors:
@@ -55,6 +55,16 @@ def _action(input_schema: Callable[[], dict[str, Any]],
                 raise tk.ValidationError({"storage": [str(e)]}) from None
         return action
     return decorate
+
+
+def _object(data_dict: Any) -> dict[str, Any]:
+    """The parameters as a dict; CKAN passes on a JSON body that is a string or a list."""
+    if data_dict is None:
+        return {}
+    if not isinstance(data_dict, dict):
+        raise tk.ValidationError({"input": [tk._(
+            'Send the parameters as a JSON object, like {"id": "my-dataset"}')]})
+    return dict(data_dict)
 
 
 def _require_csrf_token() -> None:
@@ -208,7 +218,7 @@ def s3multipart_download_stats(context: dict[str, Any],
         oldest day first; days without downloads are left out
     """
     try:
-        data, errors = tk.navl_validate(dict(data_dict or {}), schema.download_stats(), context)
+        data, errors = tk.navl_validate(_object(data_dict), schema.download_stats(), context)
     except DataError as e:
         raise tk.ValidationError({"input": [str(e)]}) from None
     if errors:

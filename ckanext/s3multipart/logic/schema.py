@@ -9,34 +9,40 @@ Schema = dict[str, Any]
 
 
 @validator_args
-def dataset(not_empty, unicode_safe) -> Schema:
-    return {"id": [not_empty, unicode_safe]}
+def _name(unicode_safe, s3multipart_no_control_characters) -> list[Any]:
+    """An id, key or prefix: text without control characters."""
+    return [unicode_safe, s3multipart_no_control_characters]
+
+
+@validator_args
+def dataset(not_empty) -> Schema:
+    return {"id": [not_empty, *_name()]}
 
 
 @validator_args
 def credentials(not_empty, ignore_missing, unicode_safe) -> Schema:
-    return {"id": [not_empty, unicode_safe], "prefix": [ignore_missing, unicode_safe],
-            "resource_id": [ignore_missing, unicode_safe],
+    return {"id": [not_empty, *_name()], "prefix": [ignore_missing, *_name()],
+            "resource_id": [ignore_missing, *_name()],
             "filename": [ignore_missing, unicode_safe]}
 
 
 @validator_args
 def presigned_post(not_empty, unicode_safe) -> Schema:
-    return {"id": [not_empty, unicode_safe], "filename": [not_empty, unicode_safe]}
+    return {"id": [not_empty, *_name()], "filename": [not_empty, unicode_safe]}
 
 
 @validator_args
 def upload_start(not_empty, not_missing, ignore_missing, unicode_safe, s3multipart_size) -> Schema:
-    return {"id": [not_empty, unicode_safe], "filename": [not_empty, unicode_safe],
+    return {"id": [not_empty, *_name()], "filename": [not_empty, unicode_safe],
             "size": [not_missing, s3multipart_size],
             "content_type": [ignore_missing, unicode_safe],
-            "resource_id": [ignore_missing, unicode_safe]}
+            "resource_id": [ignore_missing, *_name()]}
 
 
 @validator_args
-def upload(not_empty, unicode_safe) -> Schema:
-    return {"id": [not_empty, unicode_safe], "key": [not_empty, unicode_safe],
-            "upload_id": [not_empty, unicode_safe]}
+def upload(not_empty) -> Schema:
+    return {"id": [not_empty, *_name()], "key": [not_empty, *_name()],
+            "upload_id": [not_empty, *_name()]}
 
 
 @validator_args
@@ -54,5 +60,5 @@ def upload_complete(not_missing, not_empty, unicode_safe, ignore,
 
 
 @validator_args
-def download_stats(not_empty, unicode_safe) -> Schema:
-    return {"id": [not_empty, unicode_safe]}
+def download_stats(not_empty) -> Schema:
+    return {"id": [not_empty, *_name()]}

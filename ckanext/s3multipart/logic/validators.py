@@ -1,11 +1,13 @@
 """Validators of the actions' input schemas."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import ckan.plugins.toolkit as tk
 
 __all__ = [
+    "s3multipart_no_control_characters",
     "s3multipart_part_number",
     "s3multipart_part_numbers",
     "s3multipart_parts_listed_once",
@@ -15,6 +17,18 @@ __all__ = [
 Invalid = tk.Invalid
 
 MAX_PART_NUMBER = 10_000
+# C0 controls and DEL: never part of an id, key or media type, and PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_characters(*texts: str | None) -> bool:
+    return any(text and _CONTROL.search(text) for text in texts)
+
+
+def s3multipart_no_control_characters(value: Any) -> Any:
+    if isinstance(value, str) and has_control_characters(value):
+        raise Invalid(tk._("Must not contain control characters (such as NUL or newlines)"))
+    return value
 
 
 def s3multipart_part_number(value: Any) -> int:
