@@ -334,6 +334,19 @@ def _replace(rules: list[dict[str, Any]], ours: dict[str, Any],
     return [ours, *others] if first else [*others, ours]
 
 
+def _same_rules(stored: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> bool:
+    """Whether the bucket already has exactly these rules, as a store may write them back:
+    Ceph RGW reorders rules and the methods of a CORS rule, and reads a lifecycle Filter of
+    only a Prefix back as the old top-level Prefix."""
+    def canonical(rule: dict[str, Any]) -> str:
+        rule = dict(rule)
+        if "Prefix" in rule and "Filter" not in rule:
+            rule["Filter"] = {"Prefix": rule.pop("Prefix")}
+        return json.dumps({k: sorted(v) if isinstance(v, list) and all(
+            isinstance(i, str) for i in v) else v for k, v in rule.items()}, sort_keys=True)
+    return sorted(map(canonical, stored)) == sorted(map(canonical, wanted))
+
+
 @s3multipart.command("setup-bucket", short_help="Write the bucket's CORS and lifecycle rules.")
 @click.option("--abort-after-days", default=7, show_default=True, type=click.IntRange(1, 36500),
               help="Days after which S3 aborts an incomplete multipart upload of this site.")
@@ -346,7 +359,7 @@ def setup_bucket(abort_after_days: int) -> None:
     # First: S3 applies the first rule that matches, and ours must expose ETag.
     new_cors = _replace(cors, site_cors_rule(), first=True)
     others = len(new_cors) - 1
-    if new_cors == cors:
+    if _same_rules(cors, new_cors):
         click.echo(f"CORS: rule {_rule_id('')} for {_site_origin()} already set")
     else:
         storage.put_bucket_cors(new_cors)
@@ -358,7 +371,7 @@ def setup_bucket(abort_after_days: int) -> None:
     new_lifecycle = _replace(lifecycle, abort_rule(abort_after_days, legacy), first=False)
     others = len(new_lifecycle) - 1
     where = f"under '{_site_root()}'" if _site_root() else "in the whole bucket"
-    if new_lifecycle == lifecycle:
+    if _same_rules(lifecycle, new_lifecycle):
         click.echo(f"Lifecycle: rule {_rule_id('-abort-incomplete-uploads')} already set")
     else:
         storage.put_bucket_lifecycle(new_lifecycle)
