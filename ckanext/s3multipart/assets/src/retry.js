@@ -23,7 +23,12 @@ export function classify (error) {
   const code = error?.code || error?.Code || error?.name
   const status = error?.status ?? error?.$metadata?.httpStatusCode ?? 0
   if (REFRESH_CODES.has(code)) return 'refresh'
-  if (status === 403 && /expired/i.test(error?.message || '')) return 'refresh'
+  // S3 says "Request has expired"; Ceph RGW answers a bare AccessDenied to an expired URL
+  // and to an expired session token alike. Fresh ones, then the request again: a refusal
+  // that persists ends after maxRefresh.
+  if (status === 403 && (/expired/i.test(error?.message || '') || code === 'AccessDenied')) {
+    return 'refresh'
+  }
   if (error?.network || RETRY_STATUS.has(status) || RETRY_CODES.has(code)) return 'retry'
   if (error instanceof TypeError && /fetch|network/i.test(error.message)) return 'retry'
   return 'fatal'
@@ -41,8 +46,9 @@ export const sleep = (ms, signal) => new Promise((resolve, reject) => {
 
 // Run `attempt(n)` until it succeeds, retrying transient failures up to `maxAttempts`
 // tries in all and calling `refresh()` before retrying an expiry (at most `maxRefresh`).
+// Without `refresh`, an expiry is final.
 export async function withRetry (attempt, {
-  maxAttempts = 6, maxRefresh = 3, signal, onRetry = () => {}, refresh = async () => {},
+  maxAttempts = 6, maxRefresh = 3, signal, onRetry = () => {}, refresh = null,
   wait = sleep, delay = backoffDelay
 } = {}) {
   let failures = 0
@@ -53,12 +59,19 @@ export async function withRetry (attempt, {
     } catch (error) {
       if (signal?.aborted) throw signal.reason
       const kind = classify(error)
-      if (kind === 'refresh' && refreshes < maxRefresh) {
+      if (kind === 'refresh' && refresh && refreshes < maxRefresh) {
         refreshes += 1
         await refresh(error)
         continue
       }
       failures += 1
+      // A refusal without CORS headers (Ceph RGW's 403 to an expired URL or session token)
+      // reaches the page as a network error: after two in a row, fresh ones too.
+      if (kind === 'retry' && error?.network && refresh && failures >= 2 &&
+          refreshes < maxRefresh) {
+        refreshes += 1
+        await refresh(error)
+      }
       if (kind !== 'retry' || failures >= maxAttempts) {
         if (kind === 'retry') error.message = `${error.message} (gave up after ${failures} tries)`
         throw error

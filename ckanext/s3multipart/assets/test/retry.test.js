@@ -14,7 +14,10 @@ test('transient failures are retried, others are not', () => {
   assert.equal(classify({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } }), 'retry')
   assert.equal(classify(new UploadError('x', { status: 400, code: 'ExpiredToken' })), 'refresh')
   assert.equal(classify(new UploadError('Request has expired', { status: 403 })), 'refresh')
-  assert.equal(classify(new UploadError('x', { status: 403, code: 'AccessDenied' })), 'fatal')
+  // Ceph RGW's answer to an expired presigned URL or session token
+  assert.equal(classify(new UploadError('x', { status: 403, code: 'AccessDenied' })), 'refresh')
+  assert.equal(classify(new UploadError('x', { status: 403, code: 'SignatureDoesNotMatch' })),
+    'fatal')
   assert.equal(classify(new UploadError('x', { status: 400, code: 'EntityTooSmall' })), 'fatal')
   assert.equal(classify(new DOMException('cancelled', 'AbortError')), 'fatal')
 })
@@ -68,6 +71,39 @@ test('expired credentials are refreshed, then the request is retried', async () 
   assert.equal(result, 'ok')
   assert.equal(refreshed, 1)
   assert.equal(calls, 2)
+})
+
+test('without a way to refresh, an expiry or refusal is final', async () => {
+  let calls = 0
+  await assert.rejects(withRetry(async () => {
+    calls += 1
+    throw new UploadError('denied', { status: 403, code: 'AccessDenied' })
+  }, { wait: noWait }), /denied/)
+  assert.equal(calls, 1)
+})
+
+test('a refusal that persists after fresh URLs ends the retries', async () => {
+  let refreshed = 0
+  let calls = 0
+  await assert.rejects(withRetry(async () => {
+    calls += 1
+    throw new UploadError('denied', { status: 403, code: 'AccessDenied' })
+  }, { refresh: async () => { refreshed += 1 }, wait: noWait }), /denied/)
+  assert.equal(refreshed, 3)
+  assert.equal(calls, 4)
+})
+
+test('network errors twice in a row bring fresh URLs or credentials too', async () => {
+  let refreshed = 0
+  let calls = 0
+  const result = await withRetry(async () => {
+    calls += 1
+    if (refreshed === 0) throw new UploadError('network error', { network: true })
+    return 'ok'
+  }, { refresh: async () => { refreshed += 1 }, wait: noWait })
+  assert.equal(result, 'ok')
+  assert.equal(refreshed, 1)
+  assert.equal(calls, 3)
 })
 
 test('refreshing does not loop forever', async () => {
