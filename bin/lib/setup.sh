@@ -27,6 +27,20 @@ ensure_system_packages() {
   python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || die "Python 3.10+ is needed"
 }
 
+# Ceph RGW, the real store of the test bench: needed unless STORE=moto.
+ensure_ceph() {
+  [ "${STORE:-both}" = moto ] && return 0
+  local missing=()
+  for daemon in ceph-mon ceph-osd radosgw; do command -v "$daemon" >/dev/null || missing+=("$daemon"); done
+  ((${#missing[@]})) || return 0
+  step "installing Ceph (radosgw, ceph-mon, ceph-osd) for the real-store tests"
+  command -v apt-get >/dev/null || die "Ceph RGW is needed (STORE=${STORE:-both}) but apt-get is not available; install radosgw, ceph-mon and ceph-osd by hand, or run STORE=moto bin/test"
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    radosgw ceph-mon ceph-osd >/dev/null \
+    || die "could not install radosgw, ceph-mon and ceph-osd (see apt-get's message above); STORE=moto bin/test runs without Ceph"
+}
+
 ensure_services() {
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     step "starting PostgreSQL"

@@ -1,10 +1,11 @@
-"""An HTTP proxy in front of moto's S3 for browser tests: it records the part PUTs that
-reach S3 and can fail, slow down or answer ExpiredToken to some of them, the way a
-flaky network or store would. Everything else (CORS preflights included) passes through.
+"""An HTTP proxy in front of the store's S3 for browser and client tests: it records the
+part PUTs that reach S3 and can fail, slow down or answer ExpiredToken to some of them,
+the way a flaky network or store would. Everything else (CORS preflights included) passes through.
 """
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 import urllib.parse
@@ -17,7 +18,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-              "proxy-authorization", "proxy-authenticate", "host", "content-length"}
+              "proxy-authorization", "proxy-authenticate", "content-length"}
 
 
 def _s3_error(status: int, code: str, message: str, origin: str | None) -> Response:
@@ -36,6 +37,7 @@ class PartPut:
     status: int
     access_key: str
     at: float
+    signature: str = ""
 
 
 @dataclass
@@ -44,6 +46,9 @@ class S3Proxy:
     fail_rate: float = 0.0           # share of part PUTs answered with 503/500
     delay: float = 0.0               # seconds added to each part PUT
     expire_key: Callable[[str], bool] | None = None  # answer ExpiredToken for these keys
+    # Forward these part PUTs with a damaged signature, so that the store itself refuses
+    # them (Ceph RGW: 403 AccessDenied, its answer to an expired URL or token too).
+    spoil: Callable[[PartPut], bool] | None = None
     seed: int = 1234
     puts: list[PartPut] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,6 +60,7 @@ class S3Proxy:
         with self.lock:
             self.puts.clear()
             self.fail_rate, self.delay, self.expire_key, self.seed = 0.0, 0.0, None, 1234
+            self.spoil = None
             for name, value in settings.items():
                 setattr(self, name, value)
             # Same settings, same failures: each test's injections do not depend on the
@@ -86,7 +92,7 @@ class S3Proxy:
         # Recorded when the bytes arrive (status 0 until S3 answers), so a test can tell
         # what was sent before a page went away from what was sent after.
         record = PartPut(int(query["partNumber"][0]), query["uploadId"][0], len(body), 0,
-                         access_key, time.time())
+                         access_key, time.time(), query.get("X-Amz-Signature", [""])[0])
         with self.lock:
             self.puts.append(record)
         if self.delay:
@@ -101,11 +107,16 @@ class S3Proxy:
             code = "SlowDown" if record.status == 503 else "InternalError"
             return _s3_error(record.status, code, "injected failure", origin)
         request._part = record  # type: ignore[attr-defined]
+        request._spoiled = bool(self.spoil and self.spoil(record))  # type: ignore[attr-defined]
         return None
 
     def _forward(self, request: Request, body: bytes) -> Response:
+        # Host goes through unchanged: SigV4 signs it, and a real store checks signatures.
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        answer = requests.request(request.method, self.upstream + request.full_path.rstrip("?"),
+        path = request.full_path.rstrip("?")
+        if getattr(request, "_spoiled", False):
+            path = _damage_signature(path, headers)
+        answer = requests.request(request.method, self.upstream + path,
                                   data=body, headers=headers, timeout=120,
                                   allow_redirects=False)
         out = [(k, v) for k, v in answer.raw.headers.items()
@@ -115,6 +126,18 @@ class S3Proxy:
             # A HEAD has no body; its Content-Length is the object's size.
             response.headers["Content-Length"] = answer.headers["Content-Length"]
         return response
+
+
+def _damage_signature(path: str, headers: dict[str, str]) -> str:
+    """The request with one hex digit of its SigV4 signature changed (a presigned URL's
+    X-Amz-Signature, or the Signature= of an Authorization header)."""
+    def flip(match: re.Match[str]) -> str:
+        return match.group(1) + ("0" if match.group(2) != "0" else "1")
+    damaged = re.sub(r"(X-Amz-Signature=)([0-9a-f])", flip, path, count=1)
+    if damaged == path and "Authorization" in headers:
+        headers["Authorization"] = re.sub(r"(Signature=)([0-9a-f])", flip,
+                                          headers["Authorization"], count=1)
+    return damaged
 
 
 def serve(app: Any, port: int) -> Any:

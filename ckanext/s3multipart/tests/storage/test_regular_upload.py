@@ -15,8 +15,9 @@ from ckan.tests.helpers import call_action
 
 from ckanext.s3multipart import keys
 
-from .conftest import BUCKET
-from .regular_upload import post_file
+from ..support import BUCKET, post_file
+
+pytestmark = pytest.mark.usefixtures("store")
 
 MiB = 1024**2
 

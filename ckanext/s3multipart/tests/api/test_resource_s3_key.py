@@ -7,7 +7,9 @@ from ckan.tests.helpers import call_action
 
 from ckanext.s3multipart import keys
 
-from .conftest import BUCKET
+from ..support import BUCKET
+
+pytestmark = pytest.mark.usefixtures("store")
 
 
 def put_object(s3, env, name="survey.csv", body=b"a,b\n1,2\n", content_type="text/csv",

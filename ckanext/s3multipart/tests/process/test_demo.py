@@ -11,9 +11,9 @@ import time
 import ckan
 import requests
 
-from .conftest import free_port
+from ..support import free_port
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 
 
 def test_demo_serves_pages_and_credentials_then_stops(tmp_path):

@@ -7,10 +7,9 @@ import ckan.tests.factories as factories
 import pytest
 import requests
 
-from .conftest import BUCKET
-from .regular_upload import counts_table, download, post_file, private_dataset  # noqa: F401
+from ..support import BUCKET, download, post_file
 
-pytestmark = pytest.mark.usefixtures("counts_table")
+pytestmark = pytest.mark.usefixtures("store", "counts_table")
 
 NAME = "Données 2024 — final.csv"
 BODY = "a,b\n1,é\n".encode()
@@ -26,11 +25,11 @@ def query(location: str) -> dict[str, str]:
 
 
 @pytest.mark.ckan_config("ckanext.s3multipart.download_expiry", "123")
-def test_download_redirects_to_a_presigned_get_of_the_object(env, app, resource, moto_url):
+def test_download_redirects_to_a_presigned_get_of_the_object(env, app, resource, store):
     response = download(app, resource)  # public dataset, anonymous
     assert response.status_code == 302
     location = response.headers["Location"]
-    assert location.startswith(f"{moto_url}/{BUCKET}/{urllib.parse.quote(env.prefix)}")
+    assert location.startswith(f"{store.endpoint_url}/{BUCKET}/{urllib.parse.quote(env.prefix)}")
     params = query(location)
     assert params["X-Amz-Expires"] == "123"
     assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
@@ -60,7 +59,7 @@ def test_file_name_in_the_link_does_not_matter(app, resource):
 
 
 @pytest.fixture
-def private_resource(env, app, private_dataset):  # noqa: F811
+def private_resource(env, app, private_dataset):
     return post_file(app, env.publisher, "resource_create", "secret.csv", b"s,e\n",
                      package_id=private_dataset["id"])
 

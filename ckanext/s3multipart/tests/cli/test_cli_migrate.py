@@ -12,10 +12,9 @@ from ckan.tests.helpers import call_action
 from ckanext.s3multipart import cli as commands
 from ckanext.s3multipart import keys, storage
 
-from .conftest import BUCKET
-from .operator_cli import run
+from ..support import BUCKET, run
 
-pytestmark = pytest.mark.usefixtures("with_extended_cli")
+pytestmark = pytest.mark.usefixtures("store", "with_extended_cli")
 
 MiB = 1024**2
 

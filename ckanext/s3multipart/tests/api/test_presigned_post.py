@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import BUCKET
+from ..support import BUCKET
+
+pytestmark = pytest.mark.usefixtures("store")
 
 GiB = 1024**3
 CURL = "/usr/bin/curl"

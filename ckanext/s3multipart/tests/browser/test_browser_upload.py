@@ -15,10 +15,10 @@ import time
 import pytest
 import requests
 
-from .conftest import BUCKET, log_in
+from ..support import BUCKET, log_in
 
 MiB = 1024 * 1024
-pytestmark = pytest.mark.usefixtures("with_plugins")
+pytestmark = pytest.mark.usefixtures("store", "with_plugins")
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +184,43 @@ def test_expired_credentials_are_refreshed_mid_upload(page, env, s3, s3_proxy, b
                for c in new_calls)
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert sha256(body) == sha256(big_file.read_bytes())
+
+
+@pytest.mark.stores("rgw")  # moto accepts any signature
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_urls_and_credentials_the_store_refuses_are_replaced(page, env, s3, s3_proxy, big_file,
+                                                           ckan_config, monkeypatch, mode):
+    """Ceph RGW refuses an expired URL or session token with 403 AccessDenied and no CORS
+    headers, so the page sees a network error. The proxy damages signatures so that RGW
+    refuses, as it would once they expired, every PUT signed with the first credentials
+    after one part went through (STS), or with part 2's first URL (presigned): the
+    uploader must get fresh ones."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    dead: set[str] = set()
+
+    def spoil(part) -> bool:
+        if mode == "sts":
+            first = s3_proxy.puts[0].access_key
+            if part.access_key == first and any(p.status == 200 for p in s3_proxy.puts):
+                dead.add(first)
+            return part.access_key in dead
+        if part.part_number == 2 and (not dead or part.signature in dead):
+            dead.add(part.signature)
+            return True
+        return False
+
+    s3_proxy.reset(spoil=spoil)
+    open_form(page, env)
+    key = upload(page, big_file)
+    refused = [p for p in s3_proxy.puts if p.status == 403]
+    assert refused and dead
+    if mode == "sts":
+        assert len({p.access_key for p in s3_proxy.ok_puts()}) >= 2
+    else:
+        assert {p.signature for p in refused} == dead
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert sha256(body) == sha256(big_file.read_bytes())
+    assert_no_multipart_left(s3, env.prefix)
 
 
 @pytest.mark.ckan_config("ckanext.s3multipart.max_size", str(10 * MiB))

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import BUCKET, free_port
-from .operator_cli import bare_bucket, run  # noqa: F401 (fixture)
+from ..support import BUCKET, free_port, run
 
-pytestmark = pytest.mark.usefixtures("with_extended_cli", "bare_bucket")
+pytestmark = pytest.mark.usefixtures("store", "with_extended_cli", "bare_bucket")
 
 SITE = "http://127.0.0.1:5000"  # ckan.site_url in test.ini
 

@@ -78,7 +78,7 @@ def test_deleted_dataset_is_not_found(env, api):
     api.call("s3multipart_credentials", env.publisher, status=404, id="big-data")
 
 
-def test_editor_admin_and_sysadmin_may_upload(env, api):
+def test_editor_admin_and_sysadmin_may_upload(env, api, store):
     admin = factories.UserWithToken()
     call_action("organization_member_create", id=env.org["id"], username=admin["name"],
                 role="admin")
@@ -88,19 +88,19 @@ def test_editor_admin_and_sysadmin_may_upload(env, api):
 
 
 @pytest.mark.ckan_config("ckanext.s3multipart.enabled_orgs", "*")
-def test_star_enables_every_organization(env, api):
+def test_star_enables_every_organization(env, api, store):
     org = factories.Organization(users=[{"name": env.publisher["name"], "capacity": "editor"}])
     dataset = factories.Dataset(owner_org=org["id"])
     answer = api.call("s3multipart_credentials", env.publisher, id=dataset["name"])
     assert answer["prefix"].startswith(f"{org['id']}/{dataset['id']}/")
 
 
-def test_draft_dataset_may_get_files(env, api):
+def test_draft_dataset_may_get_files(env, api, store):
     draft = factories.Dataset(owner_org=env.org["id"], state="draft")
     api.call("s3multipart_credentials", env.publisher, id=draft["id"])
 
 
-def test_cookie_session_post_needs_the_csrf_token(env, app, api):
+def test_cookie_session_post_needs_the_csrf_token(env, app, api, store):
     """A browser's logged-in POST gets credentials only with CKAN's CSRF token."""
     user = factories.User(password="correct horse battery")
     call_action("organization_member_create", id=env.org["id"], username=user["name"],

@@ -17,13 +17,11 @@ from ckan.tests.helpers import call_action
 
 from ckanext.s3multipart import keys
 
-from .conftest import BUCKET
-from .operator_cli import run
-from .regular_upload import download, post_file
+from ..support import BUCKET, download, post_file, run
 
 BODY = b"station,value\nA,1\n"
 
-pytestmark = pytest.mark.usefixtures("with_extended_cli")
+pytestmark = pytest.mark.usefixtures("store", "with_extended_cli")
 
 
 @pytest.fixture

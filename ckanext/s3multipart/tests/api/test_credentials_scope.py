@@ -17,9 +17,11 @@ import pytest
 
 from ckanext.s3multipart import keys
 
-from .conftest import BUCKET
+from ..support import BUCKET
 
-SIMULATOR = pathlib.Path(__file__).parent / "policy" / "simulate.mjs"
+pytestmark = pytest.mark.usefixtures("store")
+
+SIMULATOR = pathlib.Path(__file__).parents[1] / "policy" / "simulate.mjs"
 # The role's own (identity) policy may be broad; the session policy must narrow it.
 ROLE_POLICY = {"Version": "2012-10-17",
                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
@@ -150,12 +152,11 @@ def test_prefix_holding_a_finished_object_is_refused(env, api, s3):
     assert "already complete" in error["prefix"][0]
 
 
-def test_the_keys_really_upload_to_their_prefix(env, api, moto_url, s3):
+def test_the_keys_really_upload_to_their_prefix(env, api, store, s3):
     """The credentials work as S3 credentials against the endpoint (a multipart upload)."""
-    import boto3
     answer = api.call("s3multipart_credentials", env.publisher, id="big-data")
     creds = answer["credentials"]
-    client = boto3.client("s3", endpoint_url=answer["endpoint_url"], region_name=answer["region"],
+    client = store.client(endpoint_url=answer["endpoint_url"],
                           aws_access_key_id=creds["AccessKeyId"],
                           aws_secret_access_key=creds["SecretAccessKey"],
                           aws_session_token=creds["SessionToken"])
@@ -191,6 +192,7 @@ def test_auto_mode_without_role_is_presigned(env, api):
     assert "s3multipart_upload_start" in error["mode"][0]
 
 
+@pytest.mark.stores("moto")  # a real STS knows only its own roles
 def test_policy_follows_the_role_partition(env, api, sts_recorder, ckan_config, monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_role",
                         "arn:aws-us-gov:iam::123456789012:role/Uploader")
@@ -211,6 +213,7 @@ def test_filename_gives_the_safe_key_inside_the_prefix(env, api):
     assert "no usable characters" in error["filename"][0]
 
 
+@pytest.mark.stores("moto")  # a real STS knows only its own roles
 def test_store_specific_arn_prefixes_keep_aws_s3_arns(env, api, sts_recorder, ckan_config,
                                                      monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_role",

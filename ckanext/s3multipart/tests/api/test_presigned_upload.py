@@ -19,9 +19,10 @@ import ckan.tests.factories as factories
 import pytest
 import requests
 
-from .conftest import BUCKET
+from ..support import BUCKET
 
-pytestmark = pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")
+pytestmark = [pytest.mark.usefixtures("store"),
+              pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")]
 
 MiB = 1024**2
 GiB = 1024**3

@@ -8,8 +8,9 @@ import pytest
 
 from ckanext.s3multipart import storage
 
-from .conftest import BUCKET
-from .regular_upload import counts_table, download, post_file  # noqa: F401
+from ..support import BUCKET, download, post_file
+
+pytestmark = pytest.mark.usefixtures("store")
 
 MiB = 1024**2
 # Headers botocore 1.36+ adds for its default CRC32 checksums, which R2 and B2 refuse.
@@ -58,7 +59,7 @@ def test_aws_keeps_botocores_checksum_default(monkeypatch, ckan_config):
     ("virtual", "https://ckan-test-bucket.objects.example.org/"),
 ])
 def test_download_links_follow_endpoint_and_addressing_style(
-        env, app, counts_table, monkeypatch, ckan_config, style, prefix):  # noqa: F811
+        env, app, counts_table, monkeypatch, ckan_config, style, prefix):
     resource = post_file(app, env.publisher, "resource_create", "styled.csv", b"s\n",
                          package_id="big-data")
     # Presigning needs no request to the store, so any endpoint shows the URL's shape.

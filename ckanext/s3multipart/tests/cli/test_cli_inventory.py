@@ -11,12 +11,9 @@ from ckan.tests.helpers import call_action
 from ckanext.s3multipart import cli as commands
 from ckanext.s3multipart import keys
 
-from .conftest import BUCKET, free_port
-from .operator_cli import run
+from ..support import BUCKET, free_port, run
 
-pytestmark = pytest.mark.usefixtures("with_extended_cli")
-
-MOTO_INITIATED = datetime.datetime(2010, 11, 10, 20, 48, 33, tzinfo=datetime.timezone.utc)
+pytestmark = pytest.mark.usefixtures("store", "with_extended_cli")
 
 
 @pytest.fixture
@@ -132,16 +129,18 @@ def test_abort_stale_aborts_old_uploads_under_the_site_prefix(env, site, cli, s3
     other_prefix = f"not-{site}"
     theirs = s3.create_multipart_upload(Bucket=BUCKET, Key=f"{other_prefix}file.bin")
 
-    # moto dates every upload 2010-11-10 20:48:33; two hours after that...
-    monkeypatch.setattr(commands, "_now", lambda: MOTO_INITIATED + datetime.timedelta(hours=2))
+    # As the store dates them (moto: always 2010-11-10 20:48:33), two hours later...
+    started = max(u["Initiated"] for u in s3.list_multipart_uploads(
+        Bucket=BUCKET, Prefix=site)["Uploads"])
+    monkeypatch.setattr(commands, "_now", lambda: started + datetime.timedelta(hours=2))
     output = run(cli, "abort-stale", "--older-than", "3").output
     assert output.strip() == f"0 uploads older than 3 hours aborted under s3://{BUCKET}/{site}"
     assert uploads(s3, site) == {u["UploadId"] for u in ours}
 
     output = run(cli, "abort-stale", "--older-than", "1.5").output
     for upload in ours:
-        assert f"aborted {upload['Key']} (upload {upload['UploadId']}, started 2010-11-10 " \
-               in output
+        assert f"aborted {upload['Key']} (upload {upload['UploadId']}, started " \
+               f"{started:%Y-%m-%d} " in output
     assert output.splitlines()[-1].startswith("2 uploads older than 1.5 hours aborted")
     assert uploads(s3, site) == set()
     assert uploads(s3, other_prefix) == {theirs["UploadId"]}
