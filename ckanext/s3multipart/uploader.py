@@ -87,6 +87,20 @@ def guess_mimetype(name: str, stream: IO[bytes]) -> str | None:
     return None
 
 
+def _core_uploader() -> Any:
+    """Core's own uploader of a resource without a new file: CKAN 2.12's file storage when
+    `ckan.files.default_storages.resource` names one, else `ckan.storage_path`."""
+    if hasattr(core_uploader, "FKResourceUpload"):  # CKAN 2.12+
+        from ckan.lib import files
+        try:
+            files.get_storage(tk.config["ckan.files.default_storages.resource"])
+        except files.exc.UnknownStorageError:
+            pass
+        else:
+            return core_uploader.FKResourceUpload({})
+    return core_uploader.ResourceUpload({})
+
+
 def get_resource_uploader(data_dict: dict[str, Any]) -> S3ResourceUpload | None:
     """The uploader for one resource dict, or None to let CKAN's default handle it.
 
@@ -183,9 +197,9 @@ class S3ResourceUpload:
             if resource.get(field) in (None, ""):
                 resource[field] = getattr(stored, field)
 
-    def get_path(self, id: str) -> str:
+    def get_path(self, id: str) -> Any:
         """Where CKAN's own storage keeps a resource's file (files stored before S3)."""
-        return core_uploader.ResourceUpload({}).get_path(id)
+        return _core_uploader().get_path(id)
 
     def upload(self, id: str, max_size: int = 10) -> None:
         """Stream the new file (if any) to S3 now that the resource id is known."""
