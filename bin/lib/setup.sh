@@ -4,6 +4,15 @@ CKAN_VERSION="${CKAN_VERSION:-2.11.6}"
 VENV="${VENV:-.venv}"
 PG_URL="postgresql://postgres@127.0.0.1:5432"
 
+# Per CKAN version, so that bin/test runs of two versions can go at once (.ci/run does):
+# a Redis database each for bin/test and for the two runs of bin/core-tests (demo: 2,
+# bench: 3).
+redis_db() {  # role: test, core-plain or core-with
+  local base
+  case "$CKAN_VERSION" in 2.10.*) base=11 ;; 2.12.*) base=8 ;; *) base=5 ;; esac
+  case "$1" in test) echo "$base" ;; core-plain) echo $((base + 1)) ;; core-with) echo $((base + 2)) ;; esac
+}
+
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'bin/%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 

@@ -23,8 +23,8 @@ def test_demo_serves_pages_and_credentials_then_stops(tmp_path):
     env = {**os.environ, "DEMO_PORT": str(port), "DEMO_S3_PORT": str(s3_port),
            "DEMO_DIR": str(tmp_path), "DEMO_DB": database,
            "CKAN_VERSION": ckan.__version__, "VENV": sys.prefix}
-    env.pop("CKAN_INI", None)
-    env.pop("CKAN_SQLALCHEMY_URL", None)
+    for variable in ("CKAN_INI", "CKAN_SQLALCHEMY_URL", "CKAN_REDIS_URL", "CKAN_STORAGE_PATH"):
+        env.pop(variable, None)  # bin/test's: the demo has its own
     demo = subprocess.Popen([str(ROOT / "bin/demo")], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output = []

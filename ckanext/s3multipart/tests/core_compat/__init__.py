@@ -1,0 +1,1 @@
+"""CKAN's own tests run with and without s3multipart (bin/core-tests); nothing here is collected."""
