@@ -61,7 +61,7 @@ CORE_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
                                         max_size=20)},
     "package_patch": {"id": st.just("big-data")},
 }
-HYPOTHESIS = settings(max_examples=120, deadline=None, derandomize=True,
+HYPOTHESIS = settings(max_examples=60, deadline=None, derandomize=True,
                       suppress_health_check=[HealthCheck.function_scoped_fixture,
                                              HealthCheck.too_slow])
 
