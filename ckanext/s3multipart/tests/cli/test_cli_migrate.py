@@ -21,7 +21,10 @@ MiB = 1024**2
 
 @pytest.fixture
 def local_storage(env, ckan_config, monkeypatch, tmp_path):
+    # The command loads its configuration anew, where CKAN_STORAGE_PATH (set by bin/test)
+    # wins over the file: both must name the folder.
     monkeypatch.setitem(ckan_config, "ckan.storage_path", str(tmp_path))
+    monkeypatch.setenv("CKAN_STORAGE_PATH", str(tmp_path))
     return tmp_path
 
 
@@ -161,8 +164,9 @@ def test_digest_matches_s3s_etags():
     assert digest.sha256.digest() == hashlib.sha256(body).digest()
 
 
-@pytest.mark.ckan_config("ckan.storage_path", "")
-def test_without_local_storage_there_is_nothing_to_move(env, cli):
+def test_without_local_storage_there_is_nothing_to_move(env, cli, ckan_config, monkeypatch):
+    monkeypatch.delenv("CKAN_STORAGE_PATH", raising=False)  # the command would apply it
+    monkeypatch.setitem(ckan_config, "ckan.storage_path", "")
     result = run(cli, "migrate", status=1)
     assert "Error: ckan.storage_path is not set; there are no local files to migrate" \
         in result.output
