@@ -217,11 +217,22 @@ def cors_problems(rules: list[dict[str, Any]], origin: str, mode: str) -> list[s
     elif not any(h.lower() == "etag" for h in put.get("ExposeHeaders", [])):
         problems.append(f"the rule for PUT from {origin} does not expose ETag")
     if mode == "sts":
-        missing = [m for m in ("POST", "GET", "DELETE")
-                   if _cors_rule_for(rules, origin, m, STS_HEADERS) is None]
-        if missing:
-            problems.append(f"no rule lets {origin} send {', '.join(missing)} with the AWS "
+        methods, headers = [], set()
+        for method in ("POST", "GET", "DELETE"):
+            if _cors_rule_for(rules, origin, method, STS_HEADERS) is not None:
+                continue
+            rule = _cors_rule_for(rules, origin, method, [])
+            if rule is None:
+                methods.append(method)
+            else:  # the method is allowed, some of the SDK's headers are not
+                headers.update(h for h in STS_HEADERS if not any(
+                    _matches(allowed, h) for allowed in rule.get("AllowedHeaders", [])))
+        if methods:
+            problems.append(f"no rule lets {origin} send {', '.join(methods)} with the AWS "
                             "SDK's headers (AllowedHeaders *)")
+        if headers:
+            problems.append(f"the rules for {origin} do not allow headers the AWS SDK sends: "
+                            f"{', '.join(sorted(headers))} (AllowedHeaders *)")
     return problems
 
 

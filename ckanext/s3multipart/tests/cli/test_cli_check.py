@@ -91,6 +91,14 @@ def test_sts_mode_needs_the_sdk_methods_and_headers(env, cli, s3):
     assert "send POST, GET, DELETE" in cors
 
 
+def test_a_header_the_sdk_sends_but_cors_refuses_is_named(env, cli, s3):
+    good_cors(s3, AllowedHeaders=["authorization", "content-type", "x-amz-*"])
+    cors = lines(run(cli, "check", status=1))["cors"]
+    assert "do not allow headers the AWS SDK sends: amz-sdk-invocation-id, " \
+           "amz-sdk-request (AllowedHeaders *)" in cors
+    assert "send POST" not in cors
+
+
 def test_a_missing_bucket_fails_and_skips_what_needs_it(env, cli, ckan_config, monkeypatch):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.s3_bucket", "no-such-bucket-here")
     found = lines(run(cli, "check", status=1))
