@@ -44,6 +44,7 @@ class PartPut:
 class S3Proxy:
     upstream: str
     fail_rate: float = 0.0           # share of part PUTs answered with 503/500
+    fail_limit: int | None = None    # ... but no part more often than this
     delay: float = 0.0               # seconds added to each part PUT
     expire_key: Callable[[str], bool] | None = None  # answer ExpiredToken for these keys
     # Forward these part PUTs with a damaged signature, so that the store itself refuses
@@ -55,17 +56,17 @@ class S3Proxy:
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
+        self.failures = {}
 
     def reset(self, **settings: Any) -> None:
         with self.lock:
             self.puts.clear()
             self.fail_rate, self.delay, self.expire_key, self.seed = 0.0, 0.0, None, 1234
-            self.spoil = None
+            self.spoil, self.fail_limit = None, None
             for name, value in settings.items():
                 setattr(self, name, value)
-            # Same settings, same failures: each test's injections do not depend on the
-            # tests that ran before it.
             self.random = random.Random(self.seed)
+            self.failures: dict[tuple[str, int], int] = {}
 
     def ok_puts(self) -> list[PartPut]:
         return [p for p in self.puts if p.status == 200]
@@ -100,15 +101,30 @@ class S3Proxy:
         if self.expire_key and self.expire_key(access_key):
             record.status = 400
             return _s3_error(400, "ExpiredToken", "The provided token has expired.", origin)
-        with self.lock:
-            fail = self.random.random() < self.fail_rate
-        if fail:
-            record.status = self.random.choice([503, 500])
+        if self._fails(record):
+            with self.lock:
+                record.status = self.random.choice([503, 500])
             code = "SlowDown" if record.status == 503 else "InternalError"
             return _s3_error(record.status, code, "injected failure", origin)
         request._part = record  # type: ignore[attr-defined]
         request._spoiled = bool(self.spoil and self.spoil(record))  # type: ignore[attr-defined]
         return None
+
+    def _fails(self, part: PartPut) -> bool:
+        """Whether to fail this PUT. Each part's n-th try draws from its own seeded
+        generator: the same settings fail the same tries whatever order the parts
+        arrive in, so a test does not depend on timing or on the tests before it."""
+        with self.lock:
+            tries = [p for p in self.puts
+                     if (p.upload_id, p.part_number) == (part.upload_id, part.part_number)]
+            failed = self.failures.get((part.upload_id, part.part_number), 0)
+            if self.fail_limit is not None and failed >= self.fail_limit:
+                return False
+            draw = random.Random(f"{self.seed}/{part.part_number}/{len(tries)}").random()
+            if draw >= self.fail_rate:
+                return False
+            self.failures[(part.upload_id, part.part_number)] = failed + 1
+            return True
 
     def _forward(self, request: Request, body: bytes) -> Response:
         # Host goes through unchanged: SigV4 signs it, and a real store checks signatures.

@@ -259,7 +259,7 @@ def test_failed_part_puts_are_retried(mode, env, live_ckan, s3_proxy, ckan_confi
                                       tmp_path, cache, s3):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
     monkeypatch.setattr(transfer, "backoff", lambda attempt: 0.01)
-    s3_proxy.reset(fail_rate=0.4)
+    s3_proxy.reset(fail_rate=0.4, fail_limit=3, seed=7)
     path = make_file(tmp_path, "flaky.bin", 16 * MiB)
     client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
            url=live_ckan)
