@@ -1,4 +1,4 @@
-"""A user-space network for the benchmarks: an asyncio HTTP/1.1 proxy in front of moto's S3.
+"""A user-space network for the benchmarks: an asyncio HTTP/1.1 proxy before a store's S3.
 
 This kernel has no sch_netem, so WAN conditions and faults are made here:
 
@@ -164,9 +164,11 @@ class Proxy:
         up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
         try:
             out = [f"{method} {target} HTTP/1.1"]
+            # Host goes through unchanged: SigV4 signs it, and a real store (Ceph RGW)
+            # refuses a request whose Host is not the one the client signed.
             out += [f"{k}:{v}" for k, v in headers
-                    if k.strip().lower() not in ("connection", "keep-alive", "host")]
-            out += [f"Host: {self.host}:{self.port}", "Connection: close", "", ""]
+                    if k.strip().lower() not in ("connection", "keep-alive")]
+            out += ["Connection: close", "", ""]
             up_writer.write("\r\n".join(out).encode("latin-1"))
             await self.pipe_body(reader, up_writer, length, record)
             head = await up_reader.readuntil(b"\r\n\r\n")

@@ -1,10 +1,12 @@
 """bin/bench's program: the issue-6 benchmarks and fault runs, side by side on one machine.
 
 Real parts only: Debian's Chromium driven by Playwright uploads through the resource form
-of CKAN served over HTTP (PostgreSQL, Redis, the plugin), to moto's S3 + STS server in a
-process of its own, directly or through bench/netproxy.py (latency, bandwidth caps,
-injected faults). Prints one table and writes it to bench/results.md. Nothing here
-asserts a timing: each figure is set beside the issue's target and marked met or not.
+of CKAN served over HTTP (PostgreSQL, Redis, the plugin), to a store's S3 + STS in
+processes of their own (moto's server, a throwaway Ceph RGW: bench/stores.py), directly or
+through bench/netproxy.py (latency, bandwidth caps, injected faults). Throughput, WAN and
+fault runs are measured on each store; the rest on the first. Prints the tables and writes
+them to bench/results.md. Nothing here asserts a timing: each figure is set beside the
+issue's target and marked met or not.
 
 Run through bin/bench (which sets up services, the venv and the database first).
 BENCH_QUICK=1 shrinks every size (a smoke run of the program, not figures to publish).
@@ -12,7 +14,6 @@ BENCH_QUICK=1 shrinks every size (a smoke run of the program, not figures to pub
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import hashlib
 import json
@@ -25,17 +26,17 @@ import sys
 import time
 from typing import Any
 
-import boto3
 import requests
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from bench import stores
 
 MiB = 1024**2
 GiB = 1024**3
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-BUCKET = "ckan-bench"
+BUCKET = stores.BUCKET
 ORG = "bench-org"
 USER = "bench-publisher"
 PASSWORD = "bench-password-123"
@@ -43,6 +44,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 QUICK = os.environ.get("BENCH_QUICK") == "1"
+VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"  # every message of the pages' consoles
 PART = 5 * MiB
 CONCURRENCY = 4
 
@@ -67,23 +69,6 @@ def human(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, seconds: float = 30) -> None:
-    import socket
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 # Test data ---------------------------------------------------------------------------------
@@ -115,29 +100,17 @@ def sha256_file(path: pathlib.Path) -> str:
 # Services ----------------------------------------------------------------------------------
 
 class Services:
-    """moto and the bench proxy, each in a process of its own."""
+    """A store (bench/stores.py) and the bench proxy in front of it."""
 
-    def __init__(self) -> None:
-        self.moto_port, self.proxy_port = free_port(), free_port()
-        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+    def __init__(self, store: stores.Store) -> None:
+        self.store = store
+        self.proxy_port = stores.free_port()
         self.proxy_url = f"http://127.0.0.1:{self.proxy_port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.moto = subprocess.Popen([sys.executable, "-m", "bench.moto_server",
-                                      str(self.moto_port)], env=env)
         self.proxy = subprocess.Popen([sys.executable, "-m", "bench.netproxy",
-                                       str(self.proxy_port), self.moto_url], env=env)
-        wait_port(self.moto_port)
-        wait_port(self.proxy_port)
-        self.s3 = self.client(self.moto_url)
-        self.s3.create_bucket(Bucket=BUCKET)
-
-    @staticmethod
-    def client(url: str) -> Any:
-        return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                            aws_access_key_id="bench", aws_secret_access_key="bench-secret",
-                            config=Config(s3={"addressing_style": "path"},
-                                          request_checksum_calculation="when_required",
-                                          retries={"max_attempts": 10}))
+                                       str(self.proxy_port), store.url], env=env)
+        stores.wait_port(self.proxy_port)
+        self.s3 = store.client()
 
     def proxy_config(self, keep: bool = False, **settings: Any) -> None:
         """New proxy settings; the part records start afresh unless `keep`."""
@@ -150,28 +123,20 @@ class Services:
     def proxy_parts(self) -> list[dict[str, Any]]:
         return self.proxy_stats()["parts"]
 
-    def moto_rss(self) -> int:
-        with open(f"/proc/{self.moto.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
-
     def uploads_left(self) -> int:
         return len(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []))
 
     def drop(self, key: str) -> None:
-        """Delete an object so moto's memory does not grow run after run."""
+        """Delete an object so the store does not grow run after run."""
         self.s3.delete_object(Bucket=BUCKET, Key=key)
 
     def stop(self) -> None:
-        for process in (self.proxy, self.moto):
-            process.terminate()
-        for process in (self.proxy, self.moto):
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        self.proxy.terminate()
+        try:
+            self.proxy.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proxy.kill()
+        self.store.stop()
 
 
 # CKAN --------------------------------------------------------------------------------------
@@ -234,7 +199,7 @@ def no_solr() -> None:
 
 
 class Ckan:
-    def __init__(self, ini: str, services: Services) -> None:
+    def __init__(self, ini: str) -> None:
         from ckan.cli import load_config
         from ckan.common import config
         from ckan.config.middleware import make_app
@@ -248,8 +213,6 @@ class Ckan:
         self.config = config
         app = make_app(conf)
         flask_app = app.apps["flask_app"]._wsgi_app if hasattr(app, "apps") else app._wsgi_app
-        self.settings(endpoint_url=services.moto_url, sts_endpoint_url=services.moto_url,
-                      mode="sts", concurrency=CONCURRENCY)
         with flask_app.app_context():
             self.dataset, self.token = self.seed()
         self.counter = Counter(app)
@@ -257,7 +220,17 @@ class Ckan:
         self.server = make_server("127.0.0.1", port, self.counter, threaded=True)
         import threading
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        services.s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+
+    def use(self, services: Services) -> None:
+        """Point the plugin at this store (its keys, role and bucket) and let the site's
+        pages reach its bucket (CORS)."""
+        self.services = services
+        store = services.store
+        self.settings(endpoint_url=store.url, sts_endpoint_url=store.url, mode="sts",
+                      concurrency=CONCURRENCY, aws_access_key_id=store.access_key,
+                      aws_secret_access_key=store.secret_key, s3_role=store.role_arn,
+                      s3_bucket=store.bucket)
+        services.s3.put_bucket_cors(Bucket=store.bucket, CORSConfiguration={"CORSRules": [{
             "AllowedOrigins": [self.url],
             "AllowedMethods": ["PUT", "POST", "GET", "HEAD", "DELETE"],
             "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
@@ -347,7 +320,7 @@ class Browser:
     def open_form(self, context: Any) -> tuple[Any, Any]:
         page = context.new_page()
         page.set_default_timeout(120_000)
-        page.on("console", lambda m: m.type == "error" and log(f"browser: {m.text}"))
+        page.on("console", lambda m: (m.type == "error" or VERBOSE) and log(f"browser: {m.text}"))
         cdp = context.new_cdp_session(page)
         cdp.send("Performance.enable")
         page.goto(f"/dataset/{self.ckan.dataset}/resource/new")
@@ -465,10 +438,10 @@ def bench_throughput(services: Services, ckan: Ckan, browser: Browser, context: 
     path = data_file(size)
     transfer = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
                               max_concurrency=CONCURRENCY, use_threads=True)
-    ckan.settings(endpoint_url=services.moto_url, concurrency=CONCURRENCY)
+    ckan.settings(endpoint_url=services.store.url, concurrency=CONCURRENCY)
     runs: dict[str, list[float]] = {"boto3": [], "sts": [], "presigned": [], "raw": []}
     heaps: list[int] = []
-    # One unmeasured round first: the first upload into a fresh moto is the slowest by far
+    # One unmeasured round first: the first upload into a fresh store is the slowest by far
     # (boto3 at 45 MiB/s where the next runs reach 110-130), for whichever client goes first.
     services.s3.upload_file(str(path), BUCKET, "bench/warm-up.bin", Config=transfer)
     services.drop("bench/warm-up.bin")
@@ -504,15 +477,15 @@ def bench_wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
     """Speeds through the bench proxy, end to end and on the wire.
 
     End to end runs from the first request to the object being complete. On the wire runs
-    to the last body byte reaching the proxy's far side: it leaves out moto's work after
-    that, hashing and storing a single PUT's body or copying every part in
-    CompleteMultipartUpload (over a second each for 256 MiB), which S3 does not make the
-    uploader wait for in the same way.
+    to the last body byte reaching the proxy's far side: it leaves out the store's work
+    after that, hashing and storing a single PUT's body or, for moto, copying every part in
+    CompleteMultipartUpload (over a second each for 256 MiB), which S3 and Ceph RGW do not
+    make the uploader wait for in the same way.
     """
     path = data_file(size)
     services.proxy_config(latency=latency, bandwidth=bandwidth)
     ckan.settings(endpoint_url=services.proxy_url, mode="sts")
-    via_proxy = Services.client(services.proxy_url)
+    via_proxy = services.store.client(services.proxy_url)
     url = via_proxy.generate_presigned_url("put_object", Params={
         "Bucket": BUCKET, "Key": "bench/single-put.bin"}, ExpiresIn=3600)
     began = time.time()
@@ -551,7 +524,7 @@ def bench_wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
         return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
     # boto3 and the browser at the default concurrency take turns, `repeat` times: row 1b
-    # compares them, and moto's Complete makes single end-to-end runs vary by 10-20%.
+    # compares them, and the store's Complete makes single end-to-end runs vary (moto: 10-20%).
     pairs = [(boto3_run(), browser_run(CONCURRENCY)) for _ in range(repeat)]
     boto3_speed = median([b for b, _ in pairs])
     speeds: dict[int, dict[str, float]] = {}
@@ -563,7 +536,7 @@ def bench_wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
             f"on the wire {speeds[concurrency]['wire']:.2f}")
     log(f"WAN boto3 c{CONCURRENCY} {boto3_speed['end_to_end']:.2f} MiB/s, "
         f"on the wire {boto3_speed['wire']:.2f}")
-    ckan.settings(endpoint_url=services.moto_url, concurrency=CONCURRENCY)
+    ckan.settings(endpoint_url=services.store.url, concurrency=CONCURRENCY)
     services.proxy_config()
     return {"size": size, "latency": latency, "bandwidth": bandwidth, "single": single,
             "repeat": repeat,
@@ -602,7 +575,7 @@ def bench_ckan_work(services: Services, ckan: Ckan, browser: Browser, context: A
     for size in (small, big):
         path = data_file(size)
         for mode in ("sts", "presigned"):
-            ckan.settings(mode=mode, endpoint_url=services.moto_url)
+            ckan.settings(mode=mode, endpoint_url=services.store.url)
             cpu = time.process_time()
             result = browser.upload(context, path, save=True)
             cpu = time.process_time() - cpu
@@ -644,16 +617,16 @@ def bench_ckan_work(services: Services, ckan: Ckan, browser: Browser, context: A
 def bench_memory(services: Services, ckan: Ckan, browser: Browser, context: Any,
                  size: int) -> dict[str, Any]:
     path = data_file(size)
-    ckan.settings(mode="sts", endpoint_url=services.moto_url, concurrency=CONCURRENCY)
-    rss_before = services.moto_rss()
+    ckan.settings(mode="sts", endpoint_url=services.store.url, concurrency=CONCURRENCY)
+    rss_before = services.store.rss()
     result = browser.upload(context, path)
     head = services.s3.head_object(Bucket=BUCKET, Key=result["key"])
-    rss_after = services.moto_rss()
+    rss_after = services.store.rss()
     services.drop(result["key"])
     log(f"memory {human(size)}: heap peak {human(result['heap_peak'])}, "
         f"{size / result['seconds'] / MiB:.1f} MiB/s")
     return {"size": size, "heap_peak": result["heap_peak"], "seconds": result["seconds"],
-            "stored": head["ContentLength"], "moto_rss": (rss_before, rss_after)}
+            "stored": head["ContentLength"], "store_rss": (rss_before, rss_after)}
 
 
 def bench_resume(services: Services, ckan: Ckan, browser: Browser, context: Any,
@@ -687,7 +660,7 @@ def bench_resume(services: Services, ckan: Ckan, browser: Browser, context: Any,
     uploads = {p["upload"] for p in records}
     resent_done = sum(1 for p in records if p["part"] in stored and p["start"] > gone_at)
     services.drop(result["key"])
-    ckan.settings(endpoint_url=services.moto_url)
+    ckan.settings(endpoint_url=services.store.url)
     services.proxy_config()
     return {"size": size, "parts": part_count, "done_at_reload": len(done_before),
             "received": received, "overhead": received - size, "resent_done": resent_done,
@@ -698,7 +671,7 @@ def bench_resume(services: Services, ckan: Ckan, browser: Browser, context: Any,
 
 def bench_credentials(services: Services, ckan: Ckan, clients: int,
                       seconds: float) -> dict[str, Any]:
-    ckan.settings(mode="sts", endpoint_url=services.moto_url)
+    ckan.settings(mode="sts", endpoint_url=services.store.url)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-m", "bench.load", ckan.url, ckan.token,
                           ckan.dataset, str(clients), str(seconds)],
@@ -774,7 +747,7 @@ def bench_faults(services: Services, ckan: Ckan, browser: Browser, size: int,
     totals["left_on_bucket"] = services.uploads_left()
     totals.update(size=size, runs=runs, timeout_ms=timeout_ms)
     services.proxy_config()
-    ckan.settings(endpoint_url=services.moto_url, mode="sts")
+    ckan.settings(endpoint_url=services.store.url, mode="sts")
     context.close()
     return totals
 
@@ -785,45 +758,98 @@ def met(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
+# Rows measured on every store: (number, benchmark, measured, target, verdict).
+Row = tuple[str, str, str, str, str]
+
+
+def throughput_row(t: dict[str, Any]) -> Row:
+    m = t["median"]
+    return ("1", f"Throughput, {human(t['size'])}, 4 x 5 MiB, straight to the store (median of "
+            f"{len(t['runs']['boto3'])})",
+            f"browser STS {m['sts']:.1f} MiB/s, presigned {m['presigned']:.1f} MiB/s; boto3 "
+            f"TransferManager {m['boto3']:.1f} MiB/s; ratio **{t['ratio_sts']:.2f}** (STS), "
+            f"{t['ratio_presigned']:.2f} (presigned). The browser's own ceiling, plain XHR PUTs "
+            f"of the same parts: {m['raw']:.1f} MiB/s ({t['ratio_raw']:.2f} of boto3); the "
+            f"uploader reaches {t['sts_of_raw']:.2f} of it",
+            ">= 0.9 of boto3", met(t["ratio_sts"] >= 0.9))
+
+
+def wan_rows(w: dict[str, Any]) -> list[Row]:
+    c4, b = w["speeds"][CONCURRENCY], w["boto3"]
+    whole, wire = c4["end_to_end"] / b["end_to_end"], c4["wire"] / b["wire"]
+    rows = [("1b", f"Throughput through the WAN proxy ({w['latency'] * 1000:.0f} ms per "
+             f"request, {human(w['bandwidth'])}/s per connection), {human(w['size'])}, "
+             f"4 x 5 MiB (median of {w['repeat']})",
+             f"end to end: browser STS {c4['end_to_end']:.1f} MiB/s, boto3 TransferManager "
+             f"{b['end_to_end']:.1f} MiB/s, ratio **{whole:.2f}**; on the wire: "
+             f"{c4['wire']:.1f} vs {b['wire']:.1f} MiB/s, ratio **{wire:.2f}**",
+             ">= 0.9 of boto3",
+             f"{met(whole >= 0.9)} end to end, {met(wire >= 0.9)} on the wire")]
+    on_wire = ", ".join(f"c{c} {s['wire']:.1f} MiB/s ({w['speedup'][c]['wire']:.1f}x)"
+                        for c, s in w["speeds"].items())
+    end_to_end = ", ".join(f"c{c} {w['speedup'][c]['end_to_end']:.1f}x" for c in w["speeds"])
+    x4 = w["speedup"][CONCURRENCY]
+    rows.append(("2", f"WAN: {w['latency'] * 1000:.0f} ms per request, "
+                 f"{human(w['bandwidth'])}/s per connection, {human(w['size'])}",
+                 f"on the wire: single PUT {w['single']['wire']:.1f} MiB/s; {on_wire}. End to "
+                 f"end, the store's CompleteMultipartUpload included: single PUT "
+                 f"{w['single']['end_to_end']:.1f} MiB/s; {end_to_end}", "c4 >= 3x single",
+                 f"{met(x4['wire'] >= 3)} on the wire, {met(x4['end_to_end'] >= 3)} end to end"))
+    return rows
+
+
+def faults_row(f: dict[str, Any]) -> Row:
+    ok = f["completed"] == f["runs"] and f["sha_ok"] == f["runs"] and f["left_on_bucket"] == 0
+    # Failures the page can see; a browser re-sends by itself a request whose reused
+    # keep-alive connection is reset, so those never reach the uploader's retry loop.
+    seen = f["503"] + f["stall"] + f["reset"] - f["reset_reused"]
+    return ("F", f"Fault runs: {f['runs']} x {human(f['size'])}, 20% of part PUTs fail "
+            "(alternating STS / presigned)",
+            f"{f['completed']}/{f['runs']} completed, {f['sha_ok']}/{f['runs']} sha256 match, "
+            f"{f['left_on_bucket']} multipart uploads left; {f['part_puts']} part PUTs, "
+            f"injected {f['503']} x 503, {f['reset']} x reset ({f['reset_reused']} on a reused "
+            f"connection), {f['stall']} x stall; {f['retries']} uploader retries; 503s, stalls "
+            f"and resets of new connections: {seen} ("
+            + ("equal: Chromium re-sent the others itself" if seen == f["retries"]
+               else "not equal") + ")",
+            "all complete and match, none left", met(ok))
+
+
+def store_rows(r: dict[str, Any]) -> list[Row]:
+    rows = []
+    if r.get("throughput"):
+        rows.append(throughput_row(r["throughput"]))
+    if r.get("wan"):
+        rows += wan_rows(r["wan"])
+    if r.get("faults"):
+        rows.append(faults_row(r["faults"]))
+    return rows
+
+
 def table(r: dict[str, Any], meta: dict[str, str]) -> str:
     out = ["# ckanext-s3multipart benchmarks", "",
            ", ".join(f"{k}: {v}" for k, v in meta.items()), ""]
+    measured = {kind: store_rows(rows) for kind, rows in r["stores"].items()}
+    if len(measured) > 1:  # side by side, one column a store
+        names = [stores.NAMES[kind] for kind in measured]
+        out += [f"Rows 1, 1b, 2 and F on each store; rows 3 to 7 on {r['main_store']}.", "",
+                "| # | benchmark | " + " | ".join(names) + " | target |",
+                "|---|---|" + "---|" * len(names) + "---|"]
+        by_number: dict[str, list[Row]] = {}
+        for rows in measured.values():
+            for row in rows:
+                by_number.setdefault(row[0], []).append(row)
+        for number, rows in by_number.items():
+            cells = " | ".join(f"{row[2]} — {row[4]}" for row in rows)
+            out.append(f"| {number} | {rows[0][1]} | {cells} | {rows[0][3]} |")
+        out += ["", f"On {r['main_store']}:", ""]
     out += ["| # | benchmark | measured | target | |", "|---|---|---|---|---|"]
-    t = r.get("throughput")
-    if t:
-        m = t["median"]
-        out.append(f"| 1 | Throughput, {human(t['size'])}, 4 x 5 MiB, direct to moto "
-                   f"(median of {len(t['runs']['boto3'])}) | browser STS {m['sts']:.1f} MiB/s, "
-                   f"presigned {m['presigned']:.1f} MiB/s; boto3 TransferManager "
-                   f"{m['boto3']:.1f} MiB/s; ratio **{t['ratio_sts']:.2f}** (STS), "
-                   f"{t['ratio_presigned']:.2f} (presigned). The browser's own ceiling, plain "
-                   f"XHR PUTs of the same parts: {m['raw']:.1f} MiB/s ({t['ratio_raw']:.2f} of "
-                   f"boto3); the uploader reaches {t['sts_of_raw']:.2f} of it | >= 0.9 of boto3 "
-                   f"| {met(t['ratio_sts'] >= 0.9)} |")
-    w = r.get("wan")
-    if w:
-        c4, b = w["speeds"][CONCURRENCY], w["boto3"]
-        whole, wire = c4["end_to_end"] / b["end_to_end"], c4["wire"] / b["wire"]
-        out.append(f"| 1b | Throughput through the WAN proxy ({w['latency'] * 1000:.0f} ms per "
-                   f"request, {human(w['bandwidth'])}/s per connection), {human(w['size'])}, "
-                   f"4 x 5 MiB (median of {w['repeat']}) | end to end: browser STS "
-                   f"{c4['end_to_end']:.1f} MiB/s, boto3 TransferManager "
-                   f"{b['end_to_end']:.1f} MiB/s, ratio **{whole:.2f}**; on the wire: "
-                   f"{c4['wire']:.1f} vs {b['wire']:.1f} MiB/s, ratio **{wire:.2f}** | "
-                   f">= 0.9 of boto3 | {met(whole >= 0.9)} end to end, {met(wire >= 0.9)} on "
-                   f"the wire |")
-        wire = ", ".join(f"c{c} {s['wire']:.1f} MiB/s ({w['speedup'][c]['wire']:.1f}x)"
-                         for c, s in w["speeds"].items())
-        whole = ", ".join(f"c{c} {w['speedup'][c]['end_to_end']:.1f}x"
-                          for c in w["speeds"])
-        x4 = w["speedup"][CONCURRENCY]
-        out.append(f"| 2 | WAN: {w['latency'] * 1000:.0f} ms per request, "
-                   f"{human(w['bandwidth'])}/s per connection, {human(w['size'])} | on the "
-                   f"wire: single PUT {w['single']['wire']:.1f} MiB/s; {wire}. End to end, "
-                   f"with moto's CompleteMultipartUpload: single PUT "
-                   f"{w['single']['end_to_end']:.1f} MiB/s; {whole} | c4 >= 3x single | "
-                   f"{met(x4['wire'] >= 3)} on the wire, "
-                   f"{met(x4['end_to_end'] >= 3)} end to end |")
+    late: list[Row] = []  # the fault runs come last, as they run last
+    if len(measured) == 1:
+        (rows,) = measured.values()
+        late = [row for row in rows if row[0] == "F"]
+        out += [f"| {n} | {title} | {cell} | {target} | {verdict} |"
+                for n, title, cell, target, verdict in rows if n != "F"]
     c = r.get("ckan")
     if c:
         rows = c["rows"]
@@ -865,23 +891,8 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
         out.append(f"| 7 | Part planning (server and browser agree: "
                    f"{all(x['browser_agrees'] for x in p['rows'])}) | {cells} | "
                    f"<= 10,000 parts | {met(ok)} |")
-    f = r.get("faults")
-    if f:
-        ok = (f["completed"] == f["runs"] and f["sha_ok"] == f["runs"]
-              and f["left_on_bucket"] == 0)
-        # Failures the page can see; a browser re-sends by itself a request whose reused
-        # keep-alive connection is reset, so those never reach the uploader's retry loop.
-        seen = f["503"] + f["stall"] + f["reset"] - f["reset_reused"]
-        out.append(f"| F | Fault runs: {f['runs']} x {human(f['size'])}, 20% of part PUTs fail "
-                   f"(alternating STS / presigned) | {f['completed']}/{f['runs']} completed, "
-                   f"{f['sha_ok']}/{f['runs']} sha256 match, {f['left_on_bucket']} multipart "
-                   f"uploads left; {f['part_puts']} part PUTs, injected {f['503']} x 503, "
-                   f"{f['reset']} x reset ({f['reset_reused']} on a reused connection), "
-                   f"{f['stall']} x stall; {f['retries']} uploader retries; 503s, stalls and "
-                   f"resets of new connections: {seen} ("
-                   + ("equal: Chromium re-sent the others itself" if seen == f["retries"]
-                      else "not equal") + ") | all complete and match, none left | "
-                   f"{met(ok)} |")
+    out += [f"| {n} | {title} | {cell} | {target} | {verdict} |"
+            for n, title, cell, target, verdict in late]
     if c:
         out += ["", "Work on CKAN, in detail (the save of the resource form included; for the "
                 "upload field, the one resource_create POST):", "",
@@ -905,92 +916,62 @@ def versions() -> dict[str, str]:
                 memory = int(line.split()[1]) * 1024
     return {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} cores, {human(memory)} RAM, {platform.machine()}",
-            "CKAN": md.version("ckan"), "moto": md.version("moto"),
-            "Python": platform.python_version()}
+            "CKAN": md.version("ckan"), "Python": platform.python_version()}
+
+
+# Measured on every store; the rest on the first store asked for (moto by default).
+ON_EVERY_STORE = ("throughput", "wan", "faults")
+BENCHMARKS = ("throughput", "wan", "ckan", "memory", "resume", "credentials", "planning",
+              "faults")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ini", required=True)
     parser.add_argument("--out", default=str(HERE / "results.md"))
-    parser.add_argument("--only", default="", help="comma-separated: throughput,wan,ckan,"
-                        "memory,resume,credentials,planning,faults")
+    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(BENCHMARKS))
+    parser.add_argument("--stores", default="moto,rgw",
+                        help="comma-separated: moto, rgw (Ceph RGW); rows "
+                        + ", ".join(ON_EVERY_STORE) + " run on each, the rest on the first")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
-    failures: list[str] = []
-
-    def wanted(name: str) -> bool:
-        return not only or name in only
+    kinds = [k for k in args.stores.split(",") if k]
+    unknown = (only - set(BENCHMARKS)) | (set(kinds) - set(stores.NAMES))
+    if unknown or not kinds:
+        parser.error(f"unknown: {', '.join(sorted(unknown)) or 'no store'}")
     size = sizes()
     began = time.time()
-    results: dict[str, Any] = {"notes": []}
+    results: dict[str, Any] = {"notes": [], "stores": {}, "main_store": stores.NAMES[kinds[0]]}
+    failures: list[str] = []
     meta = versions()
-    if wanted("planning"):
+    if not only or "planning" in only:
         results["planning"] = bench_planning()
-    services = Services()
-    ckan = browser = None
+    ckan = Ckan(args.ini)
+    browser = Browser(ckan)
+    meta["Chromium"] = browser.version
     try:
-        ckan = Ckan(args.ini, services)
-        browser = Browser(ckan)
-        meta["Chromium"] = browser.version
-        context = browser.context()
-        heaps: list[tuple[int, int]] = []
-
-        def attempt(name: str, work: Any) -> Any:
-            """Run one benchmark; a failure is reported in the table, the others still run."""
-            if not wanted(name):
-                return None
+        for kind in kinds:
+            log(f"starting {stores.NAMES[kind]}")
+            store = stores.start(kind)
+            meta[store.name] = store.version
             try:
-                return work()
-            except Exception as error:  # noqa: BLE001 - reported, never hidden
-                log(f"{name} failed: {error}")
-                failures.append(f"{name}: {error}")
-                return None
-
-        if t := attempt("throughput", lambda: bench_throughput(
-                services, ckan, browser, context, size["throughput"], size["repeat"])):
-            results["throughput"] = t
-            heaps.append((size["throughput"], t["heap_peak"]))
-        # The issue's example: 50 ms per request, 8 MiB/s per connection.
-        if w := attempt("wan", lambda: bench_wan(services, ckan, browser, context,
-                                                 size["wan"], 8 * MiB,
-                                                 min(3, size["repeat"]))):
-            results["wan"] = w
-        if c := attempt("ckan", lambda: bench_ckan_work(services, ckan, browser, context,
-                                                        size["ckan"], size["ckan_small"])):
-            results["ckan"] = c
-            heaps.append((size["ckan"], max(x["heap_peak"] for x in c["rows"]
-                                            if x["how"] == "sts" and x["size"] == size["ckan"])))
-        if big := attempt("memory", lambda: bench_memory(services, ckan, browser, context,
-                                                         size["memory_big"])):
-            heaps.append((big["size"], big["heap_peak"]))
-            results["notes"].append(
-                f"Memory run {human(big['size'])}: {big['size'] / big['seconds'] / MiB:.1f} "
-                f"MiB/s; moto's resident memory {human(big['moto_rss'][0])} before, "
-                f"{human(big['moto_rss'][1])} after completing.")
-        if heaps:
-            results["memory"] = sorted(heaps)
-        if r := attempt("resume", lambda: bench_resume(services, ckan, browser, context,
-                                                       size["resume"])):
-            results["resume"] = r
-        if k := attempt("credentials", lambda: bench_credentials(services, ckan, 20,
-                                                                 size["load_seconds"])):
-            results["credentials"] = k
-        context.close()
-        if f := attempt("faults", lambda: bench_faults(services, ckan, browser, size["fault"],
-                                                       size["fault_runs"])):
-            results["faults"] = f
-            if f["failed"]:
-                results["notes"].append("Fault runs that did not complete: "
-                                        + "; ".join(f["failed"]))
+                services = Services(store)
+            except BaseException:
+                store.stop()
+                raise
+            try:
+                ckan.use(services)
+                results["stores"][kind] = run_store(
+                    services, ckan, browser, size, results, failures,
+                    wanted=lambda name, first=kind == kinds[0]: (
+                        (not only or name in only) and (first or name in ON_EVERY_STORE)))
+            finally:
+                services.stop()
         for failure in failures:
             results["notes"].append(f"FAILED (no figure): {failure}")
     finally:
-        if browser:
-            browser.stop()
-        if ckan:
-            ckan.stop()
-        services.stop()
+        browser.stop()
+        ckan.stop()
     results["notes"].append(
         f"bin/bench took {(time.time() - began) / 60:.1f} min"
         + (" (BENCH_QUICK=1: reduced sizes)" if QUICK else "") + ".")
@@ -999,6 +980,64 @@ def main() -> None:
     pathlib.Path(args.out).write_text(text)
     (HERE / "run").mkdir(exist_ok=True)
     (HERE / "run" / "results.json").write_text(json.dumps(results, indent=1, default=str))
+
+
+def run_store(services: Services, ckan: Ckan, browser: Browser, size: dict[str, int],
+              results: dict[str, Any], failures: list[str], wanted: Any) -> dict[str, Any]:
+    """The benchmarks `wanted` on one store: rows for every store are returned, the others
+    go into `results`. A benchmark that fails is reported in the table; the others still run."""
+    store = services.store
+    mine: dict[str, Any] = {}
+    context = browser.context()
+    heaps: list[tuple[int, int]] = []
+
+    def attempt(name: str, work: Any) -> Any:
+        if not wanted(name):
+            return None
+        try:
+            return work()
+        except Exception as error:  # noqa: BLE001 - reported, never hidden
+            log(f"{name} on {store.name} failed: {error}")
+            failures.append(f"{name} on {store.name}: {error}")
+            return None
+
+    if t := attempt("throughput", lambda: bench_throughput(
+            services, ckan, browser, context, size["throughput"], size["repeat"])):
+        mine["throughput"] = t
+        heaps.append((size["throughput"], t["heap_peak"]))
+    # The issue's example: 50 ms per request, 8 MiB/s per connection.
+    if w := attempt("wan", lambda: bench_wan(services, ckan, browser, context, size["wan"],
+                                             8 * MiB, min(3, size["repeat"]))):
+        mine["wan"] = w
+    if c := attempt("ckan", lambda: bench_ckan_work(services, ckan, browser, context,
+                                                    size["ckan"], size["ckan_small"])):
+        results["ckan"] = c
+        heaps.append((size["ckan"], max(x["heap_peak"] for x in c["rows"]
+                                        if x["how"] == "sts" and x["size"] == size["ckan"])))
+    if big := attempt("memory", lambda: bench_memory(services, ckan, browser, context,
+                                                     size["memory_big"])):
+        heaps.append((big["size"], big["heap_peak"]))
+        before, after = big["store_rss"]
+        results["notes"].append(
+            f"Memory run {human(big['size'])}: {big['size'] / big['seconds'] / MiB:.1f} MiB/s; "
+            f"{store.name}'s resident memory {human(before)} before, {human(after)} after "
+            "completing.")
+    if heaps and wanted("memory"):
+        results["memory"] = sorted(heaps)
+    if r := attempt("resume", lambda: bench_resume(services, ckan, browser, context,
+                                                   size["resume"])):
+        results["resume"] = r
+    if k := attempt("credentials", lambda: bench_credentials(services, ckan, 20,
+                                                             size["load_seconds"])):
+        results["credentials"] = k
+    context.close()
+    if f := attempt("faults", lambda: bench_faults(services, ckan, browser, size["fault"],
+                                                   size["fault_runs"])):
+        mine["faults"] = f
+        if f["failed"]:
+            results["notes"].append(f"Fault runs on {store.name} that did not complete: "
+                                    + "; ".join(f["failed"]))
+    return mine
 
 
 if __name__ == "__main__":

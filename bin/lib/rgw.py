@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A throwaway single-node Ceph RADOS Gateway (S3 + STS) on 127.0.0.1, for tests and benchmarks.
 
-    rgw.py start DIR [--bucket NAME]   build a cluster in DIR, print its connection as JSON
+    rgw.py start DIR [--bucket NAME] [--size-gib N]
+                                        build a cluster in DIR, print its connection as JSON
     rgw.py stop DIR                     stop every daemon started in DIR (by PID)
     rgw.py stop-stale                   stop the clusters of test runs that were killed
 
@@ -43,7 +44,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def ceph_conf(folder: pathlib.Path, mon_v2: int, mon_v1: int, rgw_port: int) -> str:
+def ceph_conf(folder: pathlib.Path, mon_v2: int, mon_v1: int, rgw_port: int,
+              size_gib: int) -> str:
     run = folder / "run"
     return f"""[global]
 fsid = {uuid.uuid4()}
@@ -76,7 +78,7 @@ mon data = {folder}/mon/$cluster-$id
 osd data = {folder}/osd/$cluster-$id
 osd objectstore = bluestore
 bluestore block create = true
-bluestore block size = 10737418240
+bluestore block size = {size_gib * 1024**3}
 osd memory target = 1073741824
 
 [client.rgw.a]
@@ -84,6 +86,10 @@ osd memory target = 1073741824
 rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
 rgw s3 auth use sts = true
 rgw sts key = {secrets.token_hex(8)}
+# Space of deleted objects back within a minute, not two hours: runs that write and
+# delete many large objects (bin/bench) would otherwise fill the OSD.
+rgw gc obj min wait = 30
+rgw gc processor period = 30
 """
 
 
@@ -100,11 +106,11 @@ class Cluster:
                              f"{result.stderr.strip()[-2000:]}\nlogs: {self.folder}/log")
         return result.stdout
 
-    def start(self, bucket: str) -> dict[str, str]:
+    def start(self, bucket: str, size_gib: int = 10) -> dict[str, str]:
         for name in ("mon", "osd/ceph-0", "run", "log"):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
         mon_v2, mon_v1, rgw_port = free_port(), free_port(), free_port()
-        self.conf.write_text(ceph_conf(self.folder, mon_v2, mon_v1, rgw_port))
+        self.conf.write_text(ceph_conf(self.folder, mon_v2, mon_v1, rgw_port, size_gib))
         keyring, monmap = self.folder / "keyring", self.folder / "monmap"
         fsid = next(line.split("=", 1)[1].strip() for line in self.conf.read_text().splitlines()
                     if line.startswith("fsid"))
@@ -211,6 +217,8 @@ def main() -> None:
     parser.add_argument("command", choices=["start", "stop", "stop-stale"])
     parser.add_argument("folder", type=pathlib.Path, nargs="?")
     parser.add_argument("--bucket", default="ckan-test-bucket")
+    parser.add_argument("--size-gib", type=int, default=10,
+                        help="the OSD's (sparse) size; 10 GiB holds the tests' objects")
     args = parser.parse_args()
     if args.command == "stop-stale":
         stop_stale()
@@ -222,7 +230,7 @@ def main() -> None:
         cluster.stop()
         return
     try:
-        info = cluster.start(args.bucket)
+        info = cluster.start(args.bucket, args.size_gib)
     except BaseException:
         cluster.stop()  # whatever got started, also on Ctrl-C
         raise
