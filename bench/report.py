@@ -1,0 +1,169 @@
+"""The tables of bin/bench: each figure beside its target, marked met or missed; the rows
+measured on every store side by side."""
+from __future__ import annotations
+
+from typing import Any
+
+from bench import stores
+from bench.harness import (
+    CONCURRENCY,
+    PART,
+    MiB,
+    human,
+)
+
+# The table ---------------------------------------------------------------------------------
+
+def met(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+# Rows measured on every store: (number, benchmark, measured, target, verdict).
+Row = tuple[str, str, str, str, str]
+
+
+def throughput_row(t: dict[str, Any]) -> Row:
+    m = t["median"]
+    return ("1", f"Throughput, {human(t['size'])}, 4 x 5 MiB, straight to the store (median of "
+            f"{len(t['runs']['boto3'])})",
+            f"browser STS {m['sts']:.1f} MiB/s, presigned {m['presigned']:.1f} MiB/s; boto3 "
+            f"TransferManager {m['boto3']:.1f} MiB/s; ratio **{t['ratio_sts']:.2f}** (STS), "
+            f"{t['ratio_presigned']:.2f} (presigned). The browser's own ceiling, plain XHR PUTs "
+            f"of the same parts: {m['raw']:.1f} MiB/s ({t['ratio_raw']:.2f} of boto3); the "
+            f"uploader reaches {t['sts_of_raw']:.2f} of it",
+            ">= 0.9 of boto3", met(t["ratio_sts"] >= 0.9))
+
+
+def wan_rows(w: dict[str, Any]) -> list[Row]:
+    c4, b = w["speeds"][CONCURRENCY], w["boto3"]
+    whole, wire = c4["end_to_end"] / b["end_to_end"], c4["wire"] / b["wire"]
+    rows = [("1b", f"Throughput through the WAN proxy ({w['latency'] * 1000:.0f} ms per "
+             f"request, {human(w['bandwidth'])}/s per connection), {human(w['size'])}, "
+             f"4 x 5 MiB (median of {w['repeat']})",
+             f"end to end: browser STS {c4['end_to_end']:.1f} MiB/s, boto3 TransferManager "
+             f"{b['end_to_end']:.1f} MiB/s, ratio **{whole:.2f}**; on the wire: "
+             f"{c4['wire']:.1f} vs {b['wire']:.1f} MiB/s, ratio **{wire:.2f}**",
+             ">= 0.9 of boto3",
+             f"{met(whole >= 0.9)} end to end, {met(wire >= 0.9)} on the wire")]
+    on_wire = ", ".join(f"c{c} {s['wire']:.1f} MiB/s ({w['speedup'][c]['wire']:.1f}x)"
+                        for c, s in w["speeds"].items())
+    end_to_end = ", ".join(f"c{c} {w['speedup'][c]['end_to_end']:.1f}x" for c in w["speeds"])
+    x4 = w["speedup"][CONCURRENCY]
+    rows.append(("2", f"WAN: {w['latency'] * 1000:.0f} ms per request, "
+                 f"{human(w['bandwidth'])}/s per connection, {human(w['size'])}",
+                 f"on the wire: single PUT {w['single']['wire']:.1f} MiB/s; {on_wire}. End to "
+                 f"end, the store's CompleteMultipartUpload included: single PUT "
+                 f"{w['single']['end_to_end']:.1f} MiB/s; {end_to_end}", "c4 >= 3x single",
+                 f"{met(x4['wire'] >= 3)} on the wire, {met(x4['end_to_end'] >= 3)} end to end"))
+    return rows
+
+
+def faults_row(f: dict[str, Any]) -> Row:
+    ok = f["completed"] == f["runs"] and f["sha_ok"] == f["runs"] and f["left_on_bucket"] == 0
+    # Failures the page can see; a browser re-sends by itself a request whose reused
+    # keep-alive connection is reset, so those never reach the uploader's retry loop.
+    seen = f["503"] + f["stall"] + f["reset"] - f["reset_reused"]
+    return ("F", f"Fault runs: {f['runs']} x {human(f['size'])}, 20% of part PUTs fail "
+            "(alternating STS / presigned)",
+            f"{f['completed']}/{f['runs']} completed, {f['sha_ok']}/{f['runs']} sha256 match, "
+            f"{f['left_on_bucket']} multipart uploads left; {f['part_puts']} part PUTs, "
+            f"injected {f['503']} x 503, {f['reset']} x reset ({f['reset_reused']} on a reused "
+            f"connection), {f['stall']} x stall; {f['retries']} uploader retries; 503s, stalls "
+            f"and resets of new connections: {seen} ("
+            + ("equal: Chromium re-sent the others itself" if seen == f["retries"]
+               else "not equal") + ")",
+            "all complete and match, none left", met(ok))
+
+
+def store_rows(r: dict[str, Any]) -> list[Row]:
+    rows = []
+    if r.get("throughput"):
+        rows.append(throughput_row(r["throughput"]))
+    if r.get("wan"):
+        rows += wan_rows(r["wan"])
+    if r.get("faults"):
+        rows.append(faults_row(r["faults"]))
+    return rows
+
+
+def table(r: dict[str, Any], meta: dict[str, str]) -> str:
+    out = ["# ckanext-s3multipart benchmarks", "",
+           ", ".join(f"{k}: {v}" for k, v in meta.items()), ""]
+    measured = {kind: store_rows(rows) for kind, rows in r["stores"].items()}
+    if len(measured) > 1:  # side by side, one column a store
+        names = [stores.NAMES[kind] for kind in measured]
+        out += [f"Rows 1, 1b, 2 and F on each store; rows 3 to 7 on {r['main_store']}.", "",
+                "| # | benchmark | " + " | ".join(names) + " | target |",
+                "|---|---|" + "---|" * len(names) + "---|"]
+        by_number: dict[str, list[Row]] = {}
+        for rows in measured.values():
+            for row in rows:
+                by_number.setdefault(row[0], []).append(row)
+        for number, rows in by_number.items():
+            cells = " | ".join(f"{row[2]} — {row[4]}" for row in rows)
+            out.append(f"| {number} | {rows[0][1]} | {cells} | {rows[0][3]} |")
+        out += ["", f"On {r['main_store']}:", ""]
+    out += ["| # | benchmark | measured | target | |", "|---|---|---|---|---|"]
+    late: list[Row] = []  # the fault runs come last, as they run last
+    if len(measured) == 1:
+        (rows,) = measured.values()
+        late = [row for row in rows if row[0] == "F"]
+        out += [f"| {n} | {title} | {cell} | {target} | {verdict} |"
+                for n, title, cell, target, verdict in rows if n != "F"]
+    c = r.get("ckan")
+    if c:
+        rows = c["rows"]
+        sts = [x for x in rows if x["how"] == "sts"]
+        big = max(x["size"] for x in rows)
+        cells = "; ".join(f"{x['how']} {human(x['size'])}: {x['requests']} req, "
+                          f"{human(x['bytes_in'] + x['bytes_out'])}" for x in rows)
+        sts_big = next(x for x in sts if x["size"] == big)
+        flat = len({x["requests"] for x in sts}) == 1
+        ok = sts_big["bytes_in"] + sts_big["bytes_out"] < 100 * 1024 and flat
+        out.append(f"| 3 | Work on CKAN per upload (requests and bytes in + out) | {cells} | "
+                   f"STS: < 100 KiB, requests flat in file size | {met(ok)} |")
+    mem = r.get("memory")
+    if mem:
+        cells = ", ".join(f"{human(s)}: {human(h)}" for s, h in mem)
+        heaps = [h for _, h in mem]
+        ok = max(heaps) < 100 * MiB and max(heaps) - min(heaps) < 10 * MiB
+        out.append(f"| 4 | Browser peak JS heap (CDP JSHeapUsedSize, sampled every 0.25 s) | "
+                   f"{cells} | flat, < 100 MiB | {met(ok)} |")
+    s = r.get("resume")
+    if s:
+        out.append(f"| 5 | Resume: reload asked at {s['done_at_reload']} of {s['parts']} parts "
+                   f"stored ({s['stored_at_reload']} once the old page was gone), "
+                   f"{human(s['size'])} | {human(max(0, s['overhead']))} sent twice; "
+                   f"{s['resent_done']} stored parts re-sent; sha256 "
+                   f"{'ok' if s['sha_ok'] else 'MISMATCH'} | <= 4 x 5 MiB = 20 MiB | "
+                   f"{met(s['overhead'] <= CONCURRENCY * PART and s['sha_ok'])} |")
+    k = r.get("credentials")
+    if k:
+        out.append(f"| 6 | s3multipart_credentials, {k['clients']} clients for "
+                   f"{k['seconds']:.0f} s | p50 {k['p50'] * 1000:.0f} ms, p95 "
+                   f"{k['p95'] * 1000:.0f} ms, p99 {k['p99'] * 1000:.0f} ms; "
+                   f"{k['rps']:.1f} calls/s, {k['errors']} errors | (none set; reported) | - |")
+    p = r.get("planning")
+    if p:
+        cells = "; ".join(f"{x['label']}: {human(x['part_size'])} x {x['count']}"
+                          for x in p["rows"])
+        ok = all(x["count"] <= 10_000 and x["browser_agrees"] for x in p["rows"])
+        out.append(f"| 7 | Part planning (server and browser agree: "
+                   f"{all(x['browser_agrees'] for x in p['rows'])}) | {cells} | "
+                   f"<= 10,000 parts | {met(ok)} |")
+    out += [f"| {n} | {title} | {cell} | {target} | {verdict} |"
+            for n, title, cell, target, verdict in late]
+    if c:
+        out += ["", "Work on CKAN, in detail (the save of the resource form included; for the "
+                "upload field, the one resource_create POST):", "",
+                "| upload | file | requests | bytes in | bytes out | CKAN CPU s | upload s | "
+                "actions |", "|---|---|---|---|---|---|---|---|"]
+        for x in c["rows"]:
+            out.append(f"| {x['how']} | {human(x['size'])} | {x['requests']} | "
+                       f"{human(x['bytes_in'])} | {human(x['bytes_out'])} | {x['cpu']:.1f} | "
+                       f"{x['seconds']:.1f} | {', '.join(x['paths'])} |")
+    for note in r.get("notes", []):
+        out.append(f"\n{note}")
+    return "\n".join(out) + "\n"
+
+
