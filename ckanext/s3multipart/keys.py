@@ -77,6 +77,21 @@ def in_dataset(key: str, org_id: str, dataset_id: str) -> bool:
     )
 
 
+def site_root() -> str:
+    """Where this site's objects live: `<s3_prefix>/`, or the whole bucket ("")."""
+    return config.site_prefix() + "/" if config.site_prefix() else ""
+
+
+def dataset_of(key: str) -> tuple[str, str] | None:
+    """(organization id, dataset id) of a key of this site in the layout, None for keys
+    outside it."""
+    root = site_root()
+    if not key.startswith(root):
+        return None
+    segments = key[len(root):].split("/")
+    return (segments[0], segments[1]) if len(segments) >= 3 and all(segments[:2]) else None
+
+
 def file_name(key: str) -> str:
     return posixpath.basename(key)
 

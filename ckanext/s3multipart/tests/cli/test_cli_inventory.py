@@ -8,8 +8,8 @@ import pytest
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
 
-from ckanext.s3multipart import cli as commands
 from ckanext.s3multipart import keys
+from ckanext.s3multipart.cli import inventory
 
 from ..support import BUCKET, free_port, run
 
@@ -61,7 +61,7 @@ def seeded(env, site, s3):
 
 def later(monkeypatch, **delta) -> None:
     now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(**delta)
-    monkeypatch.setattr(commands, "_now", lambda: now)
+    monkeypatch.setattr(inventory, "now", lambda: now)
 
 
 def test_list_counts_objects_per_dataset(env, site, seeded, cli):
@@ -132,7 +132,7 @@ def test_abort_stale_aborts_old_uploads_under_the_site_prefix(env, site, cli, s3
     # As the store dates them (moto: always 2010-11-10 20:48:33), two hours later...
     started = max(u["Initiated"] for u in s3.list_multipart_uploads(
         Bucket=BUCKET, Prefix=site)["Uploads"])
-    monkeypatch.setattr(commands, "_now", lambda: started + datetime.timedelta(hours=2))
+    monkeypatch.setattr(inventory, "now", lambda: started + datetime.timedelta(hours=2))
     output = run(cli, "abort-stale", "--older-than", "3").output
     assert output.strip() == f"0 uploads older than 3 hours aborted under s3://{BUCKET}/{site}"
     assert uploads(s3, site) == {u["UploadId"] for u in ours}

@@ -1,7 +1,6 @@
 """`ckan s3multipart migrate`: files in CKAN's local storage move into S3, verified."""
 from __future__ import annotations
 
-import hashlib
 import os
 
 import ckan.lib.uploader as core_uploader
@@ -9,7 +8,6 @@ import pytest
 from ckan.tests import factories
 from ckan.tests.helpers import call_action
 
-from ckanext.s3multipart import cli as commands
 from ckanext.s3multipart import keys, storage
 
 from ..support import BUCKET, run
@@ -152,16 +150,6 @@ def test_a_corrupt_copy_is_deleted_and_the_resource_left_alone(env, legacy, cli,
     assert "0 files moved, 0 already in S3, 2 failed" in result.output
     assert "s3_key" not in show(legacy["small"][0])
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix=env.prefix)["KeyCount"] == 0
-
-
-def test_digest_matches_s3s_etags():
-    digest = commands.Digest(5 * MiB)
-    body = os.urandom(11 * MiB)
-    for start in range(0, len(body), 3 * MiB):  # reads that straddle part boundaries
-        digest.update(body[start:start + 3 * MiB])
-    md5s = b"".join(hashlib.md5(body[i:i + 5 * MiB]).digest() for i in range(0, len(body), 5 * MiB))
-    assert digest.etags() == {hashlib.md5(body).hexdigest(), hashlib.md5(md5s).hexdigest() + "-3"}
-    assert digest.sha256.digest() == hashlib.sha256(body).digest()
 
 
 def test_without_local_storage_there_is_nothing_to_move(env, cli, ckan_config, monkeypatch):

@@ -1,0 +1,38 @@
+"""Checksums of a stream read once: they match what S3 reports for the same bytes."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+from ckanext.s3multipart.checksums import Digest, HashingReader
+
+MiB = 1024**2
+
+
+def test_digest_matches_s3s_etags():
+    digest = Digest(5 * MiB)
+    body = os.urandom(11 * MiB)
+    for start in range(0, len(body), 3 * MiB):  # reads that straddle part boundaries
+        digest.update(body[start:start + 3 * MiB])
+    md5s = b"".join(hashlib.md5(body[i:i + 5 * MiB]).digest() for i in range(0, len(body), 5 * MiB))
+    assert digest.etags() == {hashlib.md5(body).hexdigest(), hashlib.md5(md5s).hexdigest() + "-3"}
+    assert digest.sha256.digest() == hashlib.sha256(body).digest()
+
+
+def test_a_whole_number_of_parts_has_no_empty_last_part():
+    digest = Digest(5 * MiB)
+    body = os.urandom(10 * MiB)
+    digest.update(body)
+    md5s = hashlib.md5(body[:5 * MiB]).digest() + hashlib.md5(body[5 * MiB:]).digest()
+    assert hashlib.md5(md5s).hexdigest() + "-2" in digest.etags()
+
+
+def test_the_reader_hashes_what_it_hands_out_once_in_order():
+    body = os.urandom(3 * MiB + 7)
+    digest = Digest(5 * MiB)
+    reader = HashingReader(io.BytesIO(body), digest)
+    assert not reader.seekable() and reader.readable()
+    read = b"".join(iter(lambda: reader.read(MiB), b""))
+    assert read == body and digest.size == len(body)
+    assert digest.sha256.hexdigest() == hashlib.sha256(body).hexdigest()
