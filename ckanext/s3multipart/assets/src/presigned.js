@@ -2,6 +2,7 @@
 // upload; the browser only PUTs parts to the URLs it is given. No credentials here.
 const SIGN_BATCH = 16
 
+/** @implements {import('./transport.js').Transport} */
 export class PresignedTransport {
   constructor (api, { dataset, resource }) {
     this.api = api

@@ -9,6 +9,7 @@ import { CredentialCache } from './credentials.js'
 
 const PART_URL_SECONDS = 900
 
+/** @implements {import('./transport.js').Transport} */
 export class StsTransport {
   constructor (api, { dataset, resource }) {
     this.api = api

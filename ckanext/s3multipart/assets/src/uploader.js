@@ -1,6 +1,6 @@
 // One file's multipart upload: start or resume, send the missing parts `concurrency`
 // at a time with retries, complete, and forget the saved state. Transport-agnostic:
-// StsTransport or PresignedTransport does the talking.
+// StsTransport or PresignedTransport does the talking (the contract: transport.js).
 import { planParts, partRange } from './plan.js'
 import { runPool } from './pool.js'
 import { mergeListedParts } from './resume.js'
@@ -9,6 +9,7 @@ import { Progress, formatBytes } from './progress.js'
 import { putPart } from './xhr.js'
 
 export class Uploader {
+  /** @param {{ transport: import('./transport.js').Transport } & Record<string, any>} options */
   constructor ({ transport, store, maxSize, onProgress = () => {}, onRetry = () => {}, onStatus = () => {}, put = putPart, retry = {} }) {
     Object.assign(this, { transport, store, maxSize, onProgress, onRetry, onStatus, put, retry })
     this.controller = null
