@@ -1,4 +1,5 @@
-"""The authorization rule: may this user upload to this dataset's S3 prefix?"""
+"""The authorization rule: may this user upload to this dataset's S3 prefix? And the one
+home of "is this dataset's organization enabled for S3"."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,12 +10,23 @@ import ckan.plugins.toolkit as tk
 from . import config
 
 
-def get_dataset(id_or_name: str) -> model.Package:
+def uploadable_dataset(id_or_name: str) -> model.Package:
     """The active or draft dataset (drafts get their files while being created)."""
     package = model.Package.get(id_or_name) if id_or_name else None
     if package is None or package.state not in ("active", "draft"):
         raise tk.ObjectNotFound(tk._("Dataset not found: {}").format(id_or_name))
     return package
+
+
+def organization(package: model.Package) -> model.Group | None:
+    """The dataset's organization; None for a dataset outside any."""
+    return model.Group.get(package.owner_org) if package.owner_org else None
+
+
+def enabled(package: model.Package) -> bool:
+    """Whether the dataset's organization is listed in ckanext.s3multipart.enabled_orgs."""
+    org = organization(package)
+    return org is not None and config.org_enabled(org.name)
 
 
 def upload_allowed(context: dict[str, Any], id_or_name: str) -> dict[str, Any]:
@@ -24,10 +36,10 @@ def upload_allowed(context: dict[str, Any], id_or_name: str) -> dict[str, Any]:
     ckanext.s3multipart.enabled_orgs, and the user may both create datasets in that
     organization and update this dataset. Sysadmins are held to the organization rule too.
     """
-    package = get_dataset(id_or_name)
+    package = uploadable_dataset(id_or_name)
     if not context.get("user"):
         return {"success": False, "msg": tk._("Log in to upload files")}
-    org = model.Group.get(package.owner_org) if package.owner_org else None
+    org = organization(package)
     if org is None:
         return {"success": False, "msg": tk._(
             "Dataset '{}' belongs to no organization; S3 uploads are enabled per "

@@ -5,7 +5,7 @@ from typing import Any
 
 import ckan.model as model
 
-from . import config, downloads
+from . import authz, config, downloads
 
 __all__ = ["s3multipart_form_options", "s3multipart_download_total"]
 
@@ -17,8 +17,7 @@ def s3multipart_form_options(dataset_id: str | None) -> dict[str, Any] | None:
     Permission itself is checked by every action the widget calls; nothing secret here.
     """
     package = model.Package.get(dataset_id) if dataset_id else None
-    org = model.Group.get(package.owner_org) if package and package.owner_org else None
-    if org is None or not config.org_enabled(org.name):
+    if package is None or not authz.enabled(package):
         return None
     return {"dataset": package.id, "mode": config.mode(), "max_size": config.max_size()}
 

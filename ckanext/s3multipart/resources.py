@@ -5,13 +5,12 @@ and exist; `size` and `mimetype` then come from the store, never from the client
 """
 from __future__ import annotations
 
-import mimetypes
 from typing import Any
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from . import config, keys, storage, uploader
+from . import config, keys, media_types, storage, uploader
 
 
 def _stored_keys(package_id: str | None) -> dict[str, dict[str, Any]]:
@@ -78,7 +77,7 @@ def check(data_dict: dict[str, Any]) -> None:
                     head["ContentLength"], config.max_size()))
         name = keys.file_name(key)
         resource.update(url_type="upload", url=name, size=head["ContentLength"],
-                        mimetype=head.get("ContentType") or mimetypes.guess_type(name)[0])
+                        mimetype=head.get("ContentType") or media_types.guess(name))
         if not resource.get("format"):
             resource["format"] = _guess_format(name)
         if not resource.get("name"):
@@ -87,5 +86,5 @@ def check(data_dict: dict[str, Any]) -> None:
 
 def _guess_format(name: str) -> str:
     # The guess CKAN's if_empty_guess_format makes, which it does on create only.
-    mimetype = mimetypes.guess_type(name)[0]
+    mimetype = media_types.guess(name)
     return tk.h.unified_resource_format(mimetype) if mimetype else ""

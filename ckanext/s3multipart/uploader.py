@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import mimetypes
 import weakref
 from typing import IO, Any
 
@@ -30,7 +29,7 @@ import flask
 import magic
 from werkzeug.datastructures import FileStorage
 
-from . import config, keys, storage, uploads
+from . import authz, config, keys, media_types, storage, uploads
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +60,6 @@ def _dataset_of(data_dict: dict[str, Any], stored: model.Resource | None) -> mod
     return model.Package.get(package_id) if package_id else None
 
 
-def _org_enabled(package: model.Package) -> bool:
-    org = model.Group.get(package.owner_org) if package.owner_org else None
-    return org is not None and config.org_enabled(org.name)
-
-
 def _user_name() -> str:
     if flask.has_request_context() and tk.current_user.is_authenticated:
         return tk.current_user.name
@@ -78,7 +72,7 @@ def guess_mimetype(name: str, stream: IO[bytes]) -> str | None:
     none at all (any other value). None when there is no guess, as in core."""
     mode = tk.config.get("ckan.mimetype_guess")
     if mode == "file_ext":
-        return mimetypes.guess_type(name)[0]
+        return media_types.guess(name)
     if mode == "file_contents":
         # libmagic decides from a file's head; core reads the whole file into memory.
         head = stream.read(_MAGIC_BYTES)
@@ -112,7 +106,7 @@ def get_resource_uploader(data_dict: dict[str, Any]) -> S3ResourceUpload | None:
     s3_backed = bool(data_dict.get("s3_key") or (stored and stored.extras.get("s3_key")))
     if _new_file(data_dict):
         package = _dataset_of(data_dict, stored)
-        if package is not None and _org_enabled(package):
+        if package is not None and authz.enabled(package):
             return S3ResourceUpload(data_dict, package, stored)
         if s3_backed:
             # CKAN's own storage takes the new file; a key left behind would keep
@@ -208,7 +202,7 @@ class S3ResourceUpload:
         metadata = uploads.metadata(self.package, self.user, id)
         try:
             storage.upload_fileobj(self.key, self.upload_file, self.filesize,
-                                   self.mimetype or "application/octet-stream", metadata)
+                                   media_types.content_type(self.mimetype), metadata)
         except storage.StorageError as e:
             raise _invalid(tk._("The file could not be stored: {}").format(e)) from None
         finally:

@@ -2,7 +2,6 @@
 presigned multipart flow. Callers have already checked `authz.upload_allowed`."""
 from __future__ import annotations
 
-import mimetypes
 import re
 import shlex
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from . import config, credentials, keys, parts, storage
+from . import config, credentials, keys, media_types, parts, storage
 
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+\"-]+)*$")
 
@@ -137,10 +136,10 @@ def presigned_post(package: model.Package, user_name: str, filename: str | None)
     """
     if filename is None:
         key = keys.new_upload_prefix(package.owner_org, package.id) + "${filename}"
-        content_type = "application/octet-stream"
+        content_type = media_types.OCTET_STREAM
     else:
         key = new_key(package, filename)
-        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        content_type = media_types.content_type(None, filename)
     limit = min(config.max_size(), config.MAX_POST_SIZE)
     expires = config.credentials_duration()
     fields = {"Content-Type": content_type, **{
@@ -170,7 +169,7 @@ def start(package: model.Package, user_name: str, filename: str, size: int,
         raise _invalid("content_type", tk._(
             "'{}' is not a media type like text/csv").format(content_type))
     key = new_key(package, filename)
-    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    content_type = media_types.content_type(content_type, filename)
     upload_id = storage.create_multipart_upload(
         key, content_type, metadata(package, user_name, resource_id))
     part_size, part_count = parts.plan(size, config.part_size())

@@ -50,7 +50,7 @@ def _answer(build: Callable[[dict[str, Any], Any], dict[str, Any]], dataset: str
         if has_control_characters(dataset):
             raise tk.ObjectNotFound(tk._("Dataset not found"))
         tk.check_access("s3multipart_credentials", context, {"id": dataset})
-        body, status = build(context, authz.get_dataset(dataset)), 200
+        body, status = build(context, authz.uploadable_dataset(dataset)), 200
     except tk.ObjectNotFound as e:
         body, status = {"error": str(e) or "Not found"}, 404
     except tk.NotAuthorized as e:

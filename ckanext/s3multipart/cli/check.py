@@ -12,7 +12,7 @@ import ckan.plugins.toolkit as tk
 import click
 from ckan.common import config_declaration
 
-from .. import config, credentials, storage
+from .. import config, credentials, media_types, storage
 from ..keys import site_root
 from .bucket import cors_problems, lifecycle_prefix, site_origin
 from .output import plural, where
@@ -80,7 +80,7 @@ def _check_bucket() -> Result:
 def _check_write() -> Result:
     key = f"{site_root()}s3multipart-check/{uuid.uuid4().hex}"
     try:
-        upload_id = storage.create_multipart_upload(key, "application/octet-stream", {})
+        upload_id = storage.create_multipart_upload(key, media_types.OCTET_STREAM, {})
         storage.abort_multipart_upload(key, upload_id)
     except storage.StorageError as e:
         return Result("FAIL", str(e),

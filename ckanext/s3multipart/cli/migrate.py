@@ -3,7 +3,6 @@ its resource points at it."""
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import ckan.plugins.toolkit as tk
 import click
 import sqlalchemy as sa
 
-from .. import config, parts, storage, uploads
+from .. import authz, config, media_types, parts, storage, uploads
 from ..checksums import Digest, HashingReader
 from ..sizes import human as human_size
 from .output import Failure, ckan_error, friendly, plural
@@ -64,8 +63,7 @@ def local_files(dataset: str | None) -> Iterator[LocalFile]:
         package = model.Package.get(dataset)
         if package is None or package.state not in ("active", "draft"):
             raise Failure(f"no dataset '{dataset}'", "give its name or id")
-        org = model.Group.get(package.owner_org) if package.owner_org else None
-        if org is None or not config.org_enabled(org.name):
+        if not authz.enabled(package):
             raise Failure(f"dataset '{package.name}' is not in an organization enabled for S3",
                           f"add its organization to {config.PREFIX}enabled_orgs first")
         query = query.filter(model.Package.id == package.id)
@@ -74,9 +72,8 @@ def local_files(dataset: str | None) -> Iterator[LocalFile]:
     for resource, package in query:
         if resource.extras.get("s3_key") or not package.owner_org:
             continue
-        if package.owner_org not in orgs:
-            org = model.Group.get(package.owner_org)
-            orgs[package.owner_org] = bool(org) and config.org_enabled(org.name)
+        if package.owner_org not in orgs:  # one look-up per organization
+            orgs[package.owner_org] = authz.enabled(package)
         if not orgs[package.owner_org]:
             continue
         path = local.get_path(resource.id)
@@ -98,8 +95,7 @@ def migrate_one(item: LocalFile, user: str) -> str:
     """Copy one local file to S3, verify it and point the resource at it."""
     assert item.size is not None
     key = uploads.new_key(item.package, item.name)
-    content_type = (item.resource.mimetype or mimetypes.guess_type(item.name)[0]
-                    or "application/octet-stream")
+    content_type = media_types.content_type(item.resource.mimetype, item.name)
     digest = Digest(parts.plan(item.size, config.part_size())[0])
     label = f"{item.package.name}/{item.name}"[-60:]
     with open(item.path, "rb") as local, click.progressbar(

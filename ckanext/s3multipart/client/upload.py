@@ -2,12 +2,11 @@
 multipart upload, send the missing parts, complete it, create or update the resource."""
 from __future__ import annotations
 
-import mimetypes
 import pathlib
 from collections.abc import Callable
 from typing import Any
 
-from .. import parts
+from .. import media_types, parts
 from .api import ApiError, Ckan
 from .state import Record
 from .transfer import (
@@ -39,7 +38,7 @@ class Upload:
         self.say, self.progress = say, progress
         self.size = path.stat().st_size
         self.name = path.name
-        self.content_type = mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+        self.content_type = media_types.content_type(None, self.name)
         self.record = Record(api.url, dataset, resource_id, path, state_dir)
 
     def run(self) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def _action(input_schema: Callable[[], dict[str, Any]],
                 raise tk.ValidationError(errors)
             _require_csrf_token()
             tk.check_access(work.__name__, context, data)
-            package = authz.get_dataset(data["id"])
+            package = authz.uploadable_dataset(data["id"])
             try:
                 return work(context, data, package)
             except storage.StorageError as e:
