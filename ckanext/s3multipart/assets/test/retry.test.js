@@ -51,13 +51,15 @@ test('gives up after maxAttempts with a clear message', async () => {
   assert.equal(calls, 4)
 })
 
-test('fatal errors are not retried', async () => {
+test('fatal errors are neither retried nor refreshed', async () => {
   let calls = 0
+  let refreshed = 0
   await assert.rejects(withRetry(async () => {
     calls += 1
-    throw new UploadError('denied', { status: 403, code: 'AccessDenied' })
-  }, { wait: noWait }), /denied/)
+    throw new UploadError('gone', { status: 404, code: 'NoSuchUpload' })
+  }, { refresh: async () => { refreshed += 1 }, wait: noWait }), /gone/)
   assert.equal(calls, 1)
+  assert.equal(refreshed, 0)
 })
 
 test('expired credentials are refreshed, then the request is retried', async () => {
