@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from botocore.config import Config
+
+from ckanext.s3multipart.s3_config import client_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUCKET = "ckan-bench"
@@ -69,9 +70,7 @@ class Store:
         return boto3.client("s3", endpoint_url=url or self.url, region_name="us-east-1",
                             aws_access_key_id=self.access_key,
                             aws_secret_access_key=self.secret_key,
-                            config=Config(s3={"addressing_style": "path"},
-                                          request_checksum_calculation="when_required",
-                                          retries={"max_attempts": 10}))
+                            config=client_config("path", retries={"max_attempts": 10}))
 
     def rss(self) -> int:
         return rss(self.pid)

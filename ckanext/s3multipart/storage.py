@@ -10,7 +10,6 @@ from typing import IO, Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -19,6 +18,7 @@ from botocore.exceptions import (
 )
 
 from . import config, parts
+from .s3_config import client_config
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +38,17 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
         aws_access_key_id=keys[0] if keys else None,
         aws_secret_access_key=keys[1] if keys else None,
     )
-    checksums = {}
-    if endpoint and "request_checksum_calculation" in Config.OPTION_DEFAULTS:
-        # botocore 1.36+ adds CRC32 checksums (headers, or aws-chunked trailers) to every
-        # upload; R2, B2 and other S3-compatible stores refuse them. Off the AWS
-        # endpoint, send checksums only where an operation requires one.
-        checksums = {"request_checksum_calculation": "when_required",
-                     "response_checksum_validation": "when_required"}
     return session.client(
         service,
         endpoint_url=endpoint,
         region_name=region,
-        config=Config(
+        # On AWS itself (no endpoint) botocore's default checksums stay.
+        config=client_config(
+            style, checksums_when_required=bool(endpoint),
             signature_version="s3v4" if service == "s3" else None,
-            s3={"addressing_style": style},
             retries={"mode": "standard", "max_attempts": 3},
             connect_timeout=5,
             read_timeout=60,
-            **checksums,
         ),
     )
 

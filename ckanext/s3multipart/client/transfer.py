@@ -15,11 +15,11 @@ from typing import Any
 import boto3
 import botocore.session
 import requests
-from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..parts import part_count, part_range
+from ..s3_config import client_config
 from .api import ApiError, Ckan
 
 PUT_ATTEMPTS = 6
@@ -82,21 +82,10 @@ class StsTransport:
             method="ckan-s3multipart", advisory_timeout=5 * 60, mandatory_timeout=2 * 60)
         session = botocore.session.get_session()
         session._credentials = credentials  # botocore's way to plug in refreshable ones
-        options: dict[str, Any] = {
-            "signature_version": "s3v4",
-            "s3": {"addressing_style": answer.get("addressing_style") or "auto"},
-            "retries": {"mode": "standard", "max_attempts": PUT_ATTEMPTS},
-            "max_pool_connections": max(10, self.concurrency + 2),
-            "connect_timeout": 10, "read_timeout": 300,
-            # R2 and B2 reject the default CRC32 header; Content-MD5 protects each part.
-            "request_checksum_calculation": "when_required",
-            "response_checksum_validation": "when_required",
-        }
-        try:
-            config = Config(**options)
-        except TypeError:  # botocore before 1.36 has no checksum settings (nor sends CRC32)
-            del options["request_checksum_calculation"], options["response_checksum_validation"]
-            config = Config(**options)
+        config = client_config(answer.get("addressing_style") or "auto",
+                               retries={"mode": "standard", "max_attempts": PUT_ATTEMPTS},
+                               max_pool_connections=max(10, self.concurrency + 2),
+                               connect_timeout=10, read_timeout=300)
         self.s3 = boto3.Session(botocore_session=session).client(
             "s3", endpoint_url=answer.get("endpoint_url") or None,
             region_name=answer.get("region") or "us-east-1", config=config)
