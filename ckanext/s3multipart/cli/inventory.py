@@ -11,9 +11,10 @@ import click
 import sqlalchemy as sa
 
 from .. import config, keys, storage
+from ..failures import Failure
 from ..keys import site_root
 from ..sizes import human as human_size
-from .output import Failure, amount, friendly, plural, where
+from .output import amount, friendly, plural, where
 
 # list ---------------------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from .. import authz, config, media_types, parts, storage, uploads
 from ..checksums import Digest, HashingReader
+from ..failures import Failure
 from ..sizes import human as human_size
-from .output import Failure, ckan_error, friendly, plural
+from .output import ckan_error, friendly, plural
 
 
 def verify(key: str, size: int, digest: Digest) -> str:

@@ -2,36 +2,19 @@
 amounts in words."""
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from typing import Any
 
 import ckan.plugins.toolkit as tk
-import click
 
 from .. import config, storage
+from ..failures import Failure, one_line
 from ..keys import site_root
 
-
-class Failure(click.ClickException):
-    """A one-line error with what to do about it."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(f"{message}; {hint}" if hint else message)
-
-
-def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors an operator can act on into one line (click prints `Error: ...`)."""
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except storage.StorageError as e:
-            raise Failure(str(e), "`ckan s3multipart check` tells what is wrong") from None
-        except (tk.ValidationError, tk.ObjectNotFound, tk.NotAuthorized) as e:
-            raise Failure(ckan_error(e)) from None
-    return run
+# The errors an operator can act on, each as one line.
+friendly = one_line({
+    storage.StorageError: lambda e: Failure(str(e), "`ckan s3multipart check` tells what is wrong"),
+    (tk.ValidationError, tk.ObjectNotFound, tk.NotAuthorized): lambda e: Failure(ckan_error(e)),
+})
 
 
 def ckan_error(error: Exception) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import email.message
-import functools
 import os
 import pathlib
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 import click
 import requests
 
+from ..failures import Failure, one_line
 from ..sizes import human as human_size
 from .api import ApiError, Ckan
 from .transfer import UploadError
@@ -22,22 +22,9 @@ from .upload import Upload
 MAX_REDIRECTS = 5
 
 
-class Failure(click.ClickException):
-    """One line on stderr, exit status 1."""
-
-
-def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The server's message or what went wrong, in one line; never a traceback."""
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (ApiError, UploadError, OSError) as e:
-            raise Failure(str(e)) from None
-        except KeyboardInterrupt:
-            click.echo("\nInterrupted: run the same command again to resume.", err=True)
-            sys.exit(130)
-    return run
+# The server's message or what went wrong, in one line; Ctrl-C says how to go on.
+_friendly = one_line({(ApiError, UploadError, OSError): lambda e: Failure(str(e))},
+                     interrupted="Interrupted: run the same command again to resume.")
 
 
 def _progress(length: int, label: str) -> Any:
