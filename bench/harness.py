@@ -83,7 +83,11 @@ class Services:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proxy = subprocess.Popen([sys.executable, "-m", "bench.netproxy",
                                        str(self.proxy_port), store.url], env=env)
-        stores.wait_port(self.proxy_port)
+        try:
+            stores.wait_port(self.proxy_port)
+        except BaseException:
+            self.proxy.kill()
+            raise
         self.s3 = store.client()
 
     def proxy_config(self, keep: bool = False, **settings: Any) -> None:

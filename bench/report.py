@@ -95,13 +95,16 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
         out += [f"Rows 1, 1b, 2 and F on each store; rows 3 to 7 on {r['main_store']}.", "",
                 "| # | benchmark | " + " | ".join(names) + " | target |",
                 "|---|---|" + "---|" * len(names) + "---|"]
-        by_number: dict[str, list[Row]] = {}
-        for rows in measured.values():
+        # Keyed by store: a benchmark that failed on one store leaves its cell empty.
+        by_number: dict[str, dict[str, Row]] = {}
+        for kind, rows in measured.items():
             for row in rows:
-                by_number.setdefault(row[0], []).append(row)
-        for number, rows in by_number.items():
-            cells = " | ".join(f"{row[2]} — {row[4]}" for row in rows)
-            out.append(f"| {number} | {rows[0][1]} | {cells} | {rows[0][3]} |")
+                by_number.setdefault(row[0], {})[kind] = row
+        for number, row_of in by_number.items():
+            first = next(iter(row_of.values()))
+            cells = " | ".join(f"{row_of[kind][2]} — {row_of[kind][4]}" if kind in row_of
+                               else "(no figure: see the notes)" for kind in measured)
+            out.append(f"| {number} | {first[1]} | {cells} | {first[3]} |")
         out += ["", f"On {r['main_store']}:", ""]
     out += ["| # | benchmark | measured | target | |", "|---|---|---|---|---|"]
     late: list[Row] = []  # the fault runs come last, as they run last

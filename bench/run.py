@@ -92,7 +92,12 @@ def main() -> None:
     try:
         for kind in kinds:
             log(f"starting {stores.NAMES[kind]}")
-            store = stores.start(kind)
+            try:
+                store = stores.start(kind)
+            except Exception as error:  # noqa: BLE001 - the other store's figures still count
+                log(f"{stores.NAMES[kind]} did not start: {error}")
+                failures.append(f"{stores.NAMES[kind]} did not start: {error}")
+                continue
             meta[store.name] = store.version
             try:
                 services = Services(store)

@@ -120,6 +120,9 @@ def _rgw() -> Store:
     except subprocess.CalledProcessError as error:
         stop()
         raise RuntimeError(f"Ceph RGW did not start: {error.stderr.strip()[-1000:]}") from None
+    except BaseException:  # a timeout, Ctrl-C: whatever rgw.py started goes too
+        stop()
+        raise
     info = json.loads(out)
     pid = int((folder / "run" / "client.rgw.a.pid").read_text())
     version = subprocess.run(["radosgw", "--version"], capture_output=True, text=True,

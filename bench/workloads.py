@@ -82,7 +82,7 @@ def raw_xhr_upload(services: Services, browser: Browser, context: Any, path: pat
 
 
 def throughput(services: Services, ckan: Ckan, browser: Browser, context: Any,
-                     size: int, repeat: int) -> dict[str, Any]:
+               size: int, repeat: int) -> dict[str, Any]:
     path = data_file(size)
     transfer = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
                               max_concurrency=CONCURRENCY, use_threads=True)
@@ -121,7 +121,7 @@ def throughput(services: Services, ckan: Ckan, browser: Browser, context: Any,
 
 
 def wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
-              size: int, bandwidth: int, repeat: int, latency: float = 0.050) -> dict[str, Any]:
+        size: int, bandwidth: int, repeat: int, latency: float = 0.050) -> dict[str, Any]:
     """Speeds through the bench proxy, end to end and on the wire.
 
     End to end runs from the first request to the object being complete. On the wire runs
@@ -218,7 +218,7 @@ class StreamedForm:
 
 
 def ckan_work(services: Services, ckan: Ckan, browser: Browser, context: Any,
-                    big: int, small: int) -> dict[str, Any]:
+              big: int, small: int) -> dict[str, Any]:
     rows = []
     for size in (small, big):
         path = data_file(size)
@@ -263,7 +263,7 @@ def ckan_work(services: Services, ckan: Ckan, browser: Browser, context: Any,
 
 
 def memory(services: Services, ckan: Ckan, browser: Browser, context: Any,
-                 size: int) -> dict[str, Any]:
+           size: int) -> dict[str, Any]:
     path = data_file(size)
     ckan.settings(mode="sts", endpoint_url=services.store.url, concurrency=CONCURRENCY)
     rss_before = services.store.rss()
@@ -278,7 +278,7 @@ def memory(services: Services, ckan: Ckan, browser: Browser, context: Any,
 
 
 def resume(services: Services, ckan: Ckan, browser: Browser, context: Any,
-                 size: int) -> dict[str, Any]:
+           size: int) -> dict[str, Any]:
     path = data_file(size)
     part_count = -(-size // PART)
     ckan.settings(mode="sts", endpoint_url=services.proxy_url, concurrency=CONCURRENCY)
@@ -318,7 +318,7 @@ def resume(services: Services, ckan: Ckan, browser: Browser, context: Any,
 
 
 def credentials(services: Services, ckan: Ckan, clients: int,
-                      seconds: float) -> dict[str, Any]:
+                seconds: float) -> dict[str, Any]:
     ckan.settings(mode="sts", endpoint_url=services.store.url)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-m", "bench.load", ckan.url, ckan.token,
@@ -356,7 +356,7 @@ def planning() -> dict[str, Any]:
 
 
 def faults(services: Services, ckan: Ckan, browser: Browser, size: int,
-                 runs: int) -> dict[str, Any]:
+           runs: int) -> dict[str, Any]:
     path = data_file(size)
     expected = sha256_file(path)
     timeout_ms = 6000
