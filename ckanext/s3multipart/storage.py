@@ -224,7 +224,7 @@ def presign_get(key: str, expires: int, content_disposition: str) -> str:
         )
 
 
-# Operator commands (cli.py) ---------------------------------------------------------
+# Operator commands (cli/) ------------------------------------------------------------
 
 def credentials_source() -> str | None:
     """Where the server's own credentials come from, or None when boto3 finds none."""

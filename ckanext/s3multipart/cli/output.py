@@ -22,6 +22,7 @@ def ckan_error(error: Exception) -> str:
         return json.dumps(error.error_dict, ensure_ascii=False)
     return str(error) or type(error).__name__
 
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
