@@ -15,6 +15,9 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench import stores
+from ckanext.s3multipart.cli.bucket import cors_rule
+from ckanext.s3multipart.sizes import human
+from ckanext.s3multipart.tests import devsupport
 
 MiB = 1024**2
 GiB = 1024**3
@@ -24,9 +27,6 @@ BUCKET = stores.BUCKET
 ORG = "bench-org"
 USER = "bench-publisher"
 PASSWORD = "bench-password-123"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"  # every message of the pages' consoles
 PART = 5 * MiB
@@ -35,14 +35,6 @@ CONCURRENCY = 4
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 # Test data ---------------------------------------------------------------------------------
@@ -64,11 +56,8 @@ def data_file(size: int) -> pathlib.Path:
 
 
 def sha256_file(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as source:
-        while chunk := source.read(8 * MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(source, "sha256").hexdigest()
 
 
 # Services ----------------------------------------------------------------------------------
@@ -78,7 +67,7 @@ class Services:
 
     def __init__(self, store: stores.Store) -> None:
         self.store = store
-        self.proxy_port = stores.free_port()
+        self.proxy_port = devsupport.free_port()
         self.proxy_url = f"http://127.0.0.1:{self.proxy_port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proxy = subprocess.Popen([sys.executable, "-m", "bench.netproxy",
@@ -103,6 +92,13 @@ class Services:
 
     def uploads_left(self) -> int:
         return len(self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []))
+
+    def sha256(self, key: str) -> str:
+        """The SHA-256 of a stored object, read back from the store."""
+        digest = hashlib.sha256()
+        for chunk in self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].iter_chunks(8 * MiB):
+            digest.update(chunk)
+        return digest.hexdigest()
 
     def drop(self, key: str) -> None:
         """Delete an object so the store does not grow run after run."""
@@ -168,24 +164,6 @@ class Counter:
         return self.between(start, time.time())
 
 
-def no_solr() -> None:
-    """No Solr here: the package index does nothing and package_show reads PostgreSQL."""
-    import ckan.lib.search as search
-    from ckan.lib.search.index import NoopSearchIndex
-    from ckan.lib.search.query import PackageSearchQuery
-
-    def show(reference: str) -> dict[str, Any]:
-        raise search.SearchError("no Solr in the benchmark")
-
-    def run(self, query, permission_labels=None, **kwargs):
-        self.count, self.results, self.facets, self.raw_response = 0, [], {}, {}
-        return {"results": [], "count": 0}
-
-    search._INDICES["package"] = NoopSearchIndex
-    search.show = show
-    PackageSearchQuery.run = run
-
-
 class Ckan:
     def __init__(self, ini: str) -> None:
         from ckan.cli import load_config
@@ -193,7 +171,7 @@ class Ckan:
         from ckan.config.middleware import make_app
         from werkzeug.serving import make_server
 
-        no_solr()
+        devsupport.no_solr()
         conf = load_config(ini)
         import logging
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -218,10 +196,8 @@ class Ckan:
                       concurrency=CONCURRENCY, aws_access_key_id=store.access_key,
                       aws_secret_access_key=store.secret_key, s3_role=store.role_arn,
                       s3_bucket=store.bucket)
-        services.s3.put_bucket_cors(Bucket=store.bucket, CORSConfiguration={"CORSRules": [{
-            "AllowedOrigins": [self.url],
-            "AllowedMethods": ["PUT", "POST", "GET", "HEAD", "DELETE"],
-            "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+        services.s3.put_bucket_cors(Bucket=store.bucket,
+                                    CORSConfiguration={"CORSRules": [cors_rule(self.url)]})
 
     def settings(self, **values: Any) -> None:
         from ckanext.s3multipart import storage
@@ -286,8 +262,8 @@ class Browser:
         from playwright.sync_api import sync_playwright
         self.ckan = ckan
         self.playwright = sync_playwright().start()
-        self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM,
-                                                       args=CHROMIUM_ARGS)
+        self.browser = self.playwright.chromium.launch(executable_path=devsupport.CHROMIUM,
+                                                       args=devsupport.CHROMIUM_ARGS)
         self.version = self.browser.version
 
     def context(self, xhr_timeout_ms: int | None = None) -> Any:

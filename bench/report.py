@@ -129,7 +129,10 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
     if mem:
         cells = ", ".join(f"{human(s)}: {human(h)}" for s, h in mem)
         heaps = [h for _, h in mem]
-        ok = max(heaps) < 100 * MiB and max(heaps) - min(heaps) < 10 * MiB
+        complete = r.get("memory_complete", True)
+        if not complete:
+            cells += " (the large-file run failed)"
+        ok = complete and max(heaps) < 100 * MiB and max(heaps) - min(heaps) < 10 * MiB
         out.append(f"| 4 | Browser peak JS heap (CDP JSHeapUsedSize, sampled every 0.25 s) | "
                    f"{cells} | flat, < 100 MiB | {met(ok)} |")
     s = r.get("resume")

@@ -1,7 +1,9 @@
 """bin/bench's program: which benchmarks run on which store, in what order, and where the
 tables go. The parts have homes of their own: bench/stores.py (moto, Ceph RGW),
-bench/harness.py (the proxy, CKAN, Chromium), bench/workloads.py (the benchmarks),
-bench/report.py (the tables), bench/netproxy.py (latency, bandwidth caps, faults).
+bench/harness.py (the proxy, CKAN, Chromium), the benchmarks in bench/speed.py (throughput,
+WAN), bench/server_load.py (CKAN's work, memory, credentials, planning) and
+bench/robustness.py (resume, faults), bench/report.py (the tables), bench/netproxy.py
+(latency, bandwidth caps, faults).
 
 Real parts only: Debian's Chromium driven by Playwright uploads through the resource form
 of CKAN served over HTTP (PostgreSQL, Redis, the plugin), to a store's S3 + STS in
@@ -23,7 +25,7 @@ import platform
 import time
 from typing import Any
 
-from bench import report, stores, workloads
+from bench import report, robustness, server_load, speed, stores
 from bench.harness import (
     HERE,
     QUICK,
@@ -85,7 +87,7 @@ def main() -> None:
     failures: list[str] = []
     meta = versions()
     if not only or "planning" in only:
-        results["planning"] = workloads.planning()
+        results["planning"] = server_load.planning()
     ckan = Ckan(args.ini)
     browser = Browser(ckan)
     meta["Chromium"] = browser.version
@@ -146,21 +148,21 @@ def run_store(services: Services, ckan: Ckan, browser: Browser, size: dict[str, 
             failures.append(f"{name} on {store.name}: {error}")
             return None
 
-    if t := attempt("throughput", lambda: workloads.throughput(
+    if t := attempt("throughput", lambda: speed.throughput(
             services, ckan, browser, context, size["throughput"], size["repeat"])):
         mine["throughput"] = t
         heaps.append((size["throughput"], t["heap_peak"]))
     # The issue's example: 50 ms per request, 8 MiB/s per connection.
-    if w := attempt("wan", lambda: workloads.wan(services, ckan, browser, context, size["wan"],
+    if w := attempt("wan", lambda: speed.wan(services, ckan, browser, context, size["wan"],
                                              8 * MiB, min(3, size["repeat"]))):
         mine["wan"] = w
-    if c := attempt("ckan", lambda: workloads.ckan_work(services, ckan, browser, context,
-                                                    size["ckan"], size["ckan_small"])):
+    if c := attempt("ckan", lambda: server_load.ckan_work(services, ckan, browser, context,
+                                                          size["ckan"], size["ckan_small"])):
         results["ckan"] = c
         heaps.append((size["ckan"], max(x["heap_peak"] for x in c["rows"]
                                         if x["how"] == "sts" and x["size"] == size["ckan"])))
-    if big := attempt("memory", lambda: workloads.memory(services, ckan, browser, context,
-                                                     size["memory_big"])):
+    if big := attempt("memory", lambda: server_load.memory(services, ckan, browser, context,
+                                                           size["memory_big"])):
         heaps.append((big["size"], big["heap_peak"]))
         before, after = big["store_rss"]
         results["notes"].append(
@@ -169,15 +171,17 @@ def run_store(services: Services, ckan: Ckan, browser: Browser, size: dict[str, 
             "completing.")
     if heaps and wanted("memory"):
         results["memory"] = sorted(heaps)
-    if r := attempt("resume", lambda: workloads.resume(services, ckan, browser, context,
-                                                   size["resume"])):
+        # Without the large file's run the heap is not shown flat in file size.
+        results["memory_complete"] = big is not None
+    if r := attempt("resume", lambda: robustness.resume(services, ckan, browser, context,
+                                                        size["resume"])):
         results["resume"] = r
-    if k := attempt("credentials", lambda: workloads.credentials(services, ckan, 20,
-                                                             size["load_seconds"])):
+    if k := attempt("credentials", lambda: server_load.credentials(services, ckan, 20,
+                                                                   size["load_seconds"])):
         results["credentials"] = k
     context.close()
-    if f := attempt("faults", lambda: workloads.faults(services, ckan, browser, size["fault"],
-                                                   size["fault_runs"])):
+    if f := attempt("faults", lambda: robustness.faults(services, ckan, browser, size["fault"],
+                                                        size["fault_runs"])):
         mine["faults"] = f
         if f["failed"]:
             results["notes"].append(f"Fault runs on {store.name} that did not complete: "

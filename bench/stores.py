@@ -19,16 +19,11 @@ from typing import Any
 import boto3
 
 from ckanext.s3multipart.s3_config import client_config
+from ckanext.s3multipart.tests import devsupport
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUCKET = "ckan-bench"
 NAMES = {"moto": "moto", "rgw": "Ceph RGW"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_port(port: int, seconds: float = 30) -> None:
@@ -85,7 +80,7 @@ def start(kind: str) -> Store:
 
 def _moto() -> Store:
     import importlib.metadata as md
-    port = free_port()
+    port = devsupport.free_port()
     process = subprocess.Popen([sys.executable, "-m", "bench.moto_server", str(port)],
                                env=_env())
     wait_port(port)

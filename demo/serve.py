@@ -14,7 +14,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-import nosolr
+from ckanext.s3multipart.cli.bucket import cors_rule
+from ckanext.s3multipart.tests import devsupport
 
 HOST = "127.0.0.1"
 CKAN_PORT = int(os.environ.get("DEMO_PORT", "5000"))
@@ -31,10 +32,8 @@ def start_s3() -> ThreadedMotoServer:
     s3 = boto3.client("s3", endpoint_url=f"http://{HOST}:{S3_PORT}", region_name="us-east-1",
                       aws_access_key_id="demo", aws_secret_access_key="demo-secret")
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
-        "AllowedOrigins": [f"http://{HOST}:{CKAN_PORT}"],
-        "AllowedMethods": ["PUT", "POST", "GET", "HEAD", "DELETE"],
-        "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={
+        "CORSRules": [cors_rule(f"http://{HOST}:{CKAN_PORT}")]})
     return server
 
 
@@ -67,7 +66,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     s3 = start_s3()
-    nosolr.install()
+    devsupport.no_solr(search_database=True)
     from ckan.cli import load_config
     from ckan.config.middleware import make_app
 

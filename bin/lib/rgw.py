@@ -24,7 +24,6 @@ import pathlib
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,15 +32,11 @@ import urllib.error
 import urllib.request
 import uuid
 
+from ckanext.s3multipart.tests.devsupport import free_port
+
 USER = "ckan-server"
 ROLE = "ckan-upload"
 DAEMONS = ("radosgw", "osd.0", "mon.a")  # stopped in this order
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ceph_conf(folder: pathlib.Path, mon_v2: int, mon_v1: int, rgw_port: int,

@@ -9,14 +9,10 @@ process of its own). `-m "not browser"` and the like select parts of the suite;
 """
 from __future__ import annotations
 
-from typing import Any
-
-import ckan.lib.search as search
 import ckan.tests.factories as factories
 import pytest
-from ckan.lib.search.index import NoopSearchIndex
-from ckan.lib.search.query import PackageSearchQuery
 
+from . import devsupport
 from .support import Api
 
 pytest_plugins = [
@@ -52,17 +48,7 @@ def _not_for_this_store(item: pytest.Item) -> bool:
 @pytest.fixture(autouse=True)
 def no_solr(monkeypatch) -> None:
     """Replace Solr (absent here) with no-ops: package_show then reads the database."""
-    monkeypatch.setitem(search._INDICES, "package", NoopSearchIndex)
-
-    def no_solr_show(reference: str) -> dict[str, Any]:
-        raise search.SearchError("no Solr in tests: package_show reads the database")
-
-    def empty_search(self, query, permission_labels=None, **kwargs) -> dict[str, Any]:
-        self.count, self.results, self.facets, self.raw_response = 0, [], {}, {}
-        return {"results": [], "count": 0}
-
-    monkeypatch.setattr(search, "show", no_solr_show)
-    monkeypatch.setattr(PackageSearchQuery, "run", empty_search)
+    devsupport.no_solr(monkeypatch.setattr)
 
 
 class Env:

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ..support import free_port
+from ..devsupport import free_port
 
 SERVER_SECRET = "test-server-secret-value"
 SERVER_KEY_ID = "test-server-key-id"

@@ -11,7 +11,8 @@ from ckan.tests.helpers import call_action
 from ckanext.s3multipart import keys
 from ckanext.s3multipart.cli import inventory
 
-from ..support import BUCKET, free_port, run
+from ..devsupport import free_port
+from ..support import BUCKET, run
 
 pytestmark = pytest.mark.usefixtures("store", "with_extended_cli")
 

@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 import pytest
 
+from .. import devsupport
+
 BUCKET = "ckan-core-tests"  # as ckanext.s3multipart.s3_bucket in ckan.ini
 PLUGIN = "s3multipart"
 RUNS = ("plain", "with")
@@ -67,37 +69,6 @@ def core_compat_moto() -> Iterator[str]:
     server.stop()
 
 
-def _without_solr(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The extension's conftest replacement for Solr, plus the index calls core's tests make."""
-    import ckan.lib.search as search
-    from ckan.lib.search.index import NoopSearchIndex
-    from ckan.lib.search.query import PackageSearchQuery
-
-    class NoSolrIndex(NoopSearchIndex):
-        # SearchIndex.clear talks to Solr and NoopSearchIndex lacks what clean_index,
-        # search.commit and dataset_purge call: all no-ops here.
-        def clear(self) -> None:
-            pass
-
-        def commit(self) -> None:
-            pass
-
-        def delete_package(self, pkg_dict: dict[str, Any]) -> None:
-            pass
-
-    def no_solr_show(reference: str) -> dict[str, Any]:
-        raise search.SearchError("no Solr: package_show reads the database")
-
-    def empty_search(self: Any, query: Any, permission_labels: Any = None,
-                     **kwargs: Any) -> dict[str, Any]:
-        self.count, self.results, self.facets, self.raw_response = 0, [], {}, {}
-        return {"results": [], "count": 0}
-
-    monkeypatch.setitem(search._INDICES, "package", NoSolrIndex)
-    monkeypatch.setattr(search, "show", no_solr_show)
-    monkeypatch.setattr(PackageSearchQuery, "run", empty_search)
-
-
 def _datasets_in_organizations(monkeypatch: pytest.MonkeyPatch) -> None:
     """`factories.Dataset` without `owner_org` goes into a fresh organization whose admin is
     the acting user, so uploads in core's tests reach an enabled organization (every one,
@@ -131,7 +102,7 @@ def core_compat_env(request: pytest.FixtureRequest, ckan_config: Any,
     """
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.endpoint_url", core_compat_moto)
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.sts_endpoint_url", core_compat_moto)
-    _without_solr(monkeypatch)
+    devsupport.no_solr(monkeypatch.setattr)
     _datasets_in_organizations(monkeypatch)
     if request.config.getoption("core_compat_run") == "with":
         plugins = ckan_config.get("ckan.plugins") or []

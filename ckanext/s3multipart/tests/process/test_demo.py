@@ -11,7 +11,7 @@ import time
 import ckan
 import requests
 
-from ..support import free_port
+from ..devsupport import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 
