@@ -1,9 +1,16 @@
-"""Checksums of a stream read once: the MD5 of each part (S3's multipart ETag is the MD5
-of those), MD5 and SHA-256 of the whole. No CKAN, no boto3."""
+"""Checksums: a part's Content-MD5, and of a stream read once the MD5 of each part (S3's
+multipart ETag is the MD5 of those), MD5 and SHA-256 of the whole. No CKAN, no boto3."""
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import IO
+
+
+def content_md5(data: bytes) -> str:
+    """The Content-MD5 header of a request with this body: S3 refuses the body with
+    BadDigest when what it received differs."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
 class Digest:

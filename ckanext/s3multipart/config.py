@@ -13,15 +13,9 @@ import ckan.plugins.toolkit as tk
 from ckan.common import config_declaration
 from ckan.exceptions import CkanConfigurationException
 
-PREFIX = "ckanext.s3multipart."
+from .limits import MAX_OBJECT_SIZE, MAX_PART_SIZE, MIN_PART_SIZE
 
-# S3's own limits (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html).
-MIN_PART_SIZE = 5 * 1024**2
-MAX_PART_SIZE = 5 * 1024**3
-MAX_PARTS = 10_000
-MAX_OBJECT_SIZE = 5 * 1024**4
-MAX_POST_SIZE = 5 * 1024**3
-MAX_KEY_BYTES = 1024
+PREFIX = "ckanext.s3multipart."
 
 
 def _get(name: str):

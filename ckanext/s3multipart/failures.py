@@ -1,6 +1,7 @@
-"""A command's failures as one line (click prints `Error: ...`), never a traceback: the
-one wrapper of the operator's commands (`ckan s3multipart ...`) and the publisher's
-client (`s3multipart ...`). No CKAN import."""
+"""Failures as one line: CKAN's error objects (`ckan_error`), and a command's failures
+(click prints `Error: ...`, never a traceback) through the one wrapper of the operator's
+commands (`ckan s3multipart ...`) and the publisher's client (`s3multipart ...`).
+No CKAN import."""
 from __future__ import annotations
 
 import functools
@@ -42,3 +43,33 @@ def one_line(known: Mapping[type[Exception] | tuple[type[Exception], ...], Descr
                 raise
         return run
     return wrap
+
+
+def ckan_error(error: Mapping[str, Any]) -> str:
+    """CKAN's error object (an API answer's `error`, a ValidationError's `error_dict`) as
+    one line: the message, or `field: message` per field, nested resources included. The
+    browser says the same (assets/src/errors.js, `ckanError`)."""
+    if error.get("message"):
+        return str(error["message"])
+    parts: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                if not name.startswith("__"):
+                    walk(inner, name)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            parts.append(f"{path}: {' '.join(value)}" if path else " ".join(value))
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, path)
+        elif value:
+            parts.append(f"{path}: {value}")
+
+    walk(error, "")
+    return "; ".join(parts) or str(error.get("__type") or "unknown error")
+
+
+def s3_error(status: int | str, code: str = "", message: str = "") -> str:
+    """An S3 error answer as one line (the browser's `s3Error` says the same)."""
+    return f"S3 answered {status}{f' {code}' if code else ''}{f': {message}' if message else ''}"

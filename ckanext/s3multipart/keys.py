@@ -17,6 +17,7 @@ import secrets
 import unicodedata
 
 from . import config
+from .limits import MAX_KEY_BYTES
 
 _SEGMENT = re.compile(r"^([0-9a-f]{16})([0-9a-f]{16})$")
 # Keeps an extension like ".tar.gz" or ".csv" when a long name is shortened.
@@ -126,7 +127,7 @@ def safe_file_name(name: str, max_bytes: int = 255) -> str:
 
 def object_key(prefix: str, file_name: str) -> str:
     """Key of an upload's object: its prefix plus the safe file name, within 1024 bytes."""
-    room = min(255, config.MAX_KEY_BYTES - len(prefix.encode()))
+    room = min(255, MAX_KEY_BYTES - len(prefix.encode()))
     if room < MIN_NAME_BYTES:
         raise PrefixTooLong(prefix)
     return prefix + safe_file_name(file_name, room)

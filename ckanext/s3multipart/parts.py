@@ -9,6 +9,12 @@ import math
 
 from s3transfer.utils import ChunksizeAdjuster
 
+from .limits import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE
+
+# s3transfer's rule with S3's limits as this project states them (limits.py).
+_ADJUSTER = ChunksizeAdjuster(max_size=MAX_PART_SIZE, min_size=MIN_PART_SIZE,
+                              max_parts=MAX_PARTS)
+
 
 def plan(size: int, part_size: int | None = None) -> tuple[int, int]:
     """(part size, part count) for a file of `size` bytes.
@@ -21,7 +27,7 @@ def plan(size: int, part_size: int | None = None) -> tuple[int, int]:
         from . import config  # CKAN's config; the client always passes part_size
 
         part_size = config.part_size()
-    adjusted = ChunksizeAdjuster().adjust_chunksize(part_size, size)
+    adjusted = _ADJUSTER.adjust_chunksize(part_size, size)
     return adjusted, part_count(size, adjusted)
 
 

@@ -1,3 +1,6 @@
+"""The plugin: CKAN's interfaces wired to the modules that do the work (blanket
+decorators for config declarations, helpers, actions, auth functions, validators,
+blueprints and commands; IConfigurer and IUploader by hand)."""
 from __future__ import annotations
 
 from typing import Any
@@ -5,8 +8,7 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from . import config as s3_config
-from . import helpers, uploader, views
+from . import config, helpers, upload_field, views
 from .logic import action, auth, validators
 
 
@@ -25,15 +27,15 @@ class S3MultipartPlugin(p.SingletonPlugin):
 
     # IConfigurer
 
-    def update_config(self, config: tk.CKANConfig) -> None:
-        s3_config.check(config)
-        tk.add_template_directory(config, "templates")
+    def update_config(self, ckan_config: tk.CKANConfig) -> None:
+        config.check(ckan_config)
+        tk.add_template_directory(ckan_config, "templates")
         tk.add_resource("assets", "s3multipart")
 
     # IUploader
 
     def get_resource_uploader(self, data_dict: dict[str, Any]) -> Any:
-        return uploader.get_resource_uploader(data_dict)
+        return upload_field.get_resource_uploader(data_dict)
 
     def get_uploader(self, upload_to: str, old_filename: str | None = None) -> None:
         # Group, user and site images stay with CKAN's default storage.

@@ -10,3 +10,8 @@ def human(n: float) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
+
+
+def exact(n: int) -> str:
+    """10485760 -> '10.0 MiB (10,485,760 bytes)'; below 1 KiB just '5 bytes'."""
+    return f"{human(n)} ({n:,} bytes)" if n >= 1024 else f"{n:,} bytes"

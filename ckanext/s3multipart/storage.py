@@ -17,7 +17,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from . import config, parts
+from . import config, parts, retry_policy
 from .s3_config import client_config
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
         config=client_config(
             style, checksums_when_required=bool(endpoint),
             signature_version="s3v4" if service == "s3" else None,
-            retries={"mode": "standard", "max_attempts": 3},
+            retries=retry_policy.botocore_retries(retry_policy.SERVER_ATTEMPTS),
             connect_timeout=5,
             read_timeout=60,
         ),

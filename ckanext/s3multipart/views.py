@@ -16,7 +16,7 @@ import ckan.views.resource as core_resource_views
 import flask
 from ckan.lib import signals
 
-from . import authz, config, downloads, keys, storage, uploads
+from . import authz, config, downloads, grants, keys, storage
 from .logic.validators import has_control_characters
 
 legacy = flask.Blueprint("s3multipart_legacy", __name__)
@@ -67,14 +67,14 @@ def _answer(build: Callable[[dict[str, Any], Any], dict[str, Any]], dataset: str
 @legacy.route("/api/3/action/get_s3_auth/<dataset>")
 def get_s3_auth(dataset: str) -> flask.Response:
     """AssumeRole's answer scoped to the whole dataset prefix, plus that `Prefix`."""
-    return _answer(lambda context, package: uploads.legacy_sts_credentials(
+    return _answer(lambda context, package: grants.legacy_sts_credentials(
         package, context["user"]), dataset)
 
 
 @legacy.route("/api/3/action/get_s3_post/<dataset>")
 def get_s3_post(dataset: str) -> flask.Response:
     """A presigned POST whose key ends in the posted file's own name."""
-    return _answer(lambda context, package: uploads.presigned_post(
+    return _answer(lambda context, package: grants.presigned_post(
         package, context["user"], flask.request.args.get("filename")), dataset)
 
 

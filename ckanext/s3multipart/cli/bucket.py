@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import pathlib
 import re
 import urllib.parse
 from typing import Any
@@ -16,10 +17,10 @@ from ..keys import site_root
 from .output import friendly, plural
 
 CORS_METHODS = ["PUT", "POST", "GET", "HEAD", "DELETE"]
-# Headers the browser's AWS SDK sends in STS mode (part PUTs are presigned and send none).
-STS_HEADERS = ["authorization", "content-type", "x-amz-date", "x-amz-security-token",
-               "x-amz-content-sha256", "x-amz-user-agent", "amz-sdk-invocation-id",
-               "amz-sdk-request", "x-amz-meta-ckan-user"]
+# The headers the browser's AWS SDK sends in STS mode, in one list with the browser test
+# that records them, so `check` cannot pass a rule the browser fails.
+STS_HEADERS: list[str] = json.loads(
+    (pathlib.Path(__file__).parents[1] / "sts_headers.json").read_text())["headers"]
 
 
 def site_origin() -> str:
@@ -90,11 +91,16 @@ def lifecycle_prefix(rule: dict[str, Any]) -> str | None:
 
 # setup-bucket -------------------------------------------------------------------------
 
-def site_cors_rule() -> dict[str, Any]:
-    """The CORS rule browsers at ckan.site_url need (see README, Bucket CORS)."""
-    return {"ID": rule_id(""), "AllowedOrigins": [site_origin()],
-            "AllowedMethods": CORS_METHODS, "AllowedHeaders": ["*"],
+def cors_rule(origin: str) -> dict[str, Any]:
+    """The CORS rule browsers at `origin` need to upload (docs/store-setup.md); the tests,
+    the benchmark and the demo give their buckets this one too."""
+    return {"AllowedOrigins": [origin], "AllowedMethods": CORS_METHODS, "AllowedHeaders": ["*"],
             "ExposeHeaders": ["ETag", "x-amz-version-id"], "MaxAgeSeconds": 3000}
+
+
+def site_cors_rule() -> dict[str, Any]:
+    """`cors_rule` for ckan.site_url, with this site's rule ID."""
+    return {"ID": rule_id(""), **cors_rule(site_origin())}
 
 
 def abort_rule(days: int, legacy_prefix: bool) -> dict[str, Any]:

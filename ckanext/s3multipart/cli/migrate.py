@@ -14,7 +14,7 @@ import ckan.plugins.toolkit as tk
 import click
 import sqlalchemy as sa
 
-from .. import authz, config, media_types, parts, storage, uploads
+from .. import authz, config, grants, limits, media_types, parts, storage
 from ..checksums import Digest, HashingReader
 from ..failures import Failure
 from ..sizes import human as human_size
@@ -95,14 +95,14 @@ def in_s3_count(dataset: str | None) -> int:
 def migrate_one(item: LocalFile, user: str) -> str:
     """Copy one local file to S3, verify it and point the resource at it."""
     assert item.size is not None
-    key = uploads.new_key(item.package, item.name)
+    key = grants.new_key(item.package, item.name)
     content_type = media_types.content_type(item.resource.mimetype, item.name)
     digest = Digest(parts.plan(item.size, config.part_size())[0])
     label = f"{item.package.name}/{item.name}"[-60:]
     with open(item.path, "rb") as local, click.progressbar(
             length=item.size, label=label, file=click.get_text_stream("stderr")) as bar:
         storage.upload_fileobj(key, HashingReader(local, digest), item.size, content_type,
-                               uploads.metadata(item.package, user, item.resource.id),
+                               grants.metadata(item.package, user, item.resource.id),
                                callback=bar.update)
     try:
         how = verify(key, item.size, digest)
@@ -128,13 +128,14 @@ def migrate(dataset: str | None, dry_run: bool) -> None:
     done = in_s3_count(dataset)
     missing = [f for f in todo if f.size is None]
     ready = [f for f in todo if f.size is not None]
-    too_big = [f for f in ready if f.size > config.max_size()]
+    too_big = [f for f in ready if limits.too_large(f.size, config.max_size())]
     for item in missing:
         click.echo(f"missing  {item.package.name}/{item.name} (resource {item.resource.id}): "
                    f"no file at {item.path}", err=True)
     for item in too_big:
-        click.echo(f"too big  {item.package.name}/{item.name}: {human_size(item.size)} is over "
-                   f"{config.PREFIX}max_size", err=True)
+        problem = limits.too_large(item.size, config.max_size(), item.name)
+        click.echo(f"too big  {item.package.name}/{item.name}: {problem} "
+                   f"({config.PREFIX}max_size)", err=True)
     ready = [f for f in ready if f not in too_big]
     total = sum(f.size for f in ready)
     if dry_run:

@@ -2,11 +2,9 @@
 amounts in words."""
 from __future__ import annotations
 
-import json
-
 import ckan.plugins.toolkit as tk
 
-from .. import config, storage
+from .. import config, failures, storage
 from ..failures import Failure, one_line
 from ..keys import site_root
 
@@ -18,8 +16,9 @@ friendly = one_line({
 
 
 def ckan_error(error: Exception) -> str:
+    """A CKAN exception as one line (`failures.ckan_error` for a ValidationError's fields)."""
     if isinstance(error, tk.ValidationError):
-        return json.dumps(error.error_dict, ensure_ascii=False)
+        return failures.ckan_error(error.error_dict)
     return str(error) or type(error).__name__
 
 

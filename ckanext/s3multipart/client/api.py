@@ -7,6 +7,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..failures import ckan_error
+
 TIMEOUT = (10, 120)
 
 
@@ -17,34 +19,11 @@ class ApiError(Exception):
     def __init__(self, action: str, status: int, error: dict[str, Any],
                  refused: bool = True) -> None:
         self.action, self.status, self.error, self.refused = action, status, error, refused
-        message = describe(error)
+        message = ckan_error(error)
         if refused and status in (401, 403) and "log in" in message.lower():
             # CKAN treats an unknown token as no token at all.
             message += " (is the API token valid for this site?)"
         super().__init__(f"CKAN refused {action}: {message}" if refused else message)
-
-
-def describe(error: dict[str, Any]) -> str:
-    """CKAN's error object as one line: the message, or `field: message` per field."""
-    if error.get("message"):
-        return str(error["message"])
-    parts: list[str] = []
-
-    def walk(value: Any, path: str) -> None:
-        if isinstance(value, dict):
-            for name, inner in value.items():
-                if not name.startswith("__"):
-                    walk(inner, name)
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            parts.append(f"{path}: {' '.join(value)}" if path else " ".join(value))
-        elif isinstance(value, list):
-            for inner in value:
-                walk(inner, path)
-        elif value:
-            parts.append(f"{path}: {value}")
-
-    walk(error, "")
-    return "; ".join(parts) or str(error.get("__type") or "unknown error")
 
 
 class Ckan:

@@ -16,8 +16,8 @@ import requests
 from ..failures import Failure, one_line
 from ..sizes import human as human_size
 from .api import ApiError, Ckan
+from .publish import Upload
 from .transfer import UploadError
-from .upload import Upload
 
 MAX_REDIRECTS = 5
 

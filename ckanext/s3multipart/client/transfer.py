@@ -2,10 +2,8 @@
 presigned mode (plain PUTs to URLs CKAN presigns), the same part plan as the browser."""
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,21 +16,18 @@ import requests
 from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .. import retry_policy
+from ..checksums import content_md5
+from ..failures import s3_error
 from ..parts import part_count, part_range
 from ..s3_config import client_config
 from .api import ApiError, Ckan
 
-PUT_ATTEMPTS = 6
 SIGN_BATCH = 100
 
 
 class UploadError(Exception):
     """An upload cannot go on; the message says why."""
-
-
-def backoff(attempt: int) -> float:
-    """Seconds to wait before retry `attempt` (1-based): exponential, full jitter, 20 s cap."""
-    return random.uniform(0, min(20.0, 0.5 * 2**attempt))
 
 
 def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int) -> dict[int, str]:
@@ -50,15 +45,21 @@ def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int) -> dic
     return done
 
 
+def _xml_field(text: str, name: str) -> str:
+    """One field of S3's XML error answer ("" when it has none)."""
+    match = re.search(f"<{name}>([^<]*)</{name}>", text)
+    return match.group(1) if match else ""
+
+
 @contextlib.contextmanager
 def s3_errors(operation: str) -> Iterator[None]:
     try:
         yield
     except ClientError as e:
         error = e.response.get("Error", {})
-        code = error.get("Code") or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        raise UploadError(f"S3 refused {operation}: {code} {error.get('Message') or ''}"
-                          .strip()) from None
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "an error"
+        raise UploadError(f"{operation}: " + s3_error(status, error.get("Code") or "",
+                                                      error.get("Message") or "")) from None
     except BotoCoreError as e:
         raise UploadError(f"S3 {operation} failed: {e}") from None
 
@@ -83,7 +84,7 @@ class StsTransport:
         session = botocore.session.get_session()
         session._credentials = credentials  # botocore's way to plug in refreshable ones
         config = client_config(answer.get("addressing_style") or "auto",
-                               retries={"mode": "standard", "max_attempts": PUT_ATTEMPTS},
+                               retries=retry_policy.botocore_retries(),
                                max_pool_connections=max(10, self.concurrency + 2),
                                connect_timeout=10, read_timeout=300)
         self.s3 = boto3.Session(botocore_session=session).client(
@@ -185,9 +186,9 @@ class PresignedTransport:
 
     def put_part(self, number: int, data: bytes, md5: str) -> str:
         problem = ""
-        for attempt in range(1, PUT_ATTEMPTS + 1):
+        for attempt in range(1, retry_policy.ATTEMPTS + 1):
             if attempt > 1:
-                time.sleep(backoff(attempt - 1))
+                time.sleep(retry_policy.backoff(attempt - 1))
             try:
                 answer = self._http().put(self._url(number), data=data,
                                           headers={"Content-MD5": md5}, timeout=(10, 300))
@@ -199,14 +200,15 @@ class PresignedTransport:
                 if not etag:
                     raise UploadError(f"S3 answered part {number} without an ETag")
                 return etag
-            code = answer.text.split("<Code>")[1].split("<")[0] if "<Code>" in answer.text else ""
-            problem = f"{answer.status_code} {code}".strip()
-            if answer.status_code == 403:  # an expired URL: sign again
+            code, message = _xml_field(answer.text, "Code"), _xml_field(answer.text, "Message")
+            problem = s3_error(answer.status_code, code, message)
+            if retry_policy.needs_refresh(answer.status_code, code, answer.text):  # sign again
                 with self._lock:
                     self._urls.pop(number, None)
-            elif answer.status_code not in (408, 429) and answer.status_code < 500:
-                raise UploadError(f"S3 refused part {number}: {problem}")
-        raise UploadError(f"part {number} failed {PUT_ATTEMPTS} times (last: {problem})")
+            elif not retry_policy.retryable(answer.status_code, code):
+                raise UploadError(f"part {number}: {problem}")
+        raise UploadError(f"part {number} failed {retry_policy.ATTEMPTS} times "
+                          f"(last: {problem})")
 
     def list_parts(self) -> list[dict[str, Any]] | None:
         try:
@@ -243,8 +245,7 @@ def send_parts(transport: Transport, path: str, size: int, numbers: list[int],
             data = f.read(length)
         if len(data) != length:
             raise UploadError(f"{path} changed while it was read; run the command again")
-        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
-        return number, transport.put_part(number, data, md5), length
+        return number, transport.put_part(number, data, content_md5(data)), length
 
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3multipart-part")
     pending: set[Future[tuple[int, str, int]]] = set()

@@ -1,0 +1,1 @@
+"""The actions (action.py), their auth functions (auth.py), schemas and validators."""

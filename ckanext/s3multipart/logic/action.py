@@ -1,4 +1,4 @@
-"""The extension's actions: validate, check access, one call into `uploads`, return."""
+"""The extension's actions: validate, check access, one call into `grants`, return."""
 from __future__ import annotations
 
 import functools
@@ -11,7 +11,7 @@ from ckan.lib.navl.dictization_functions import DataError
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError as CSRFError
 
-from .. import authz, downloads, resources, storage, uploads
+from .. import authz, downloads, grants, resource_keys, storage
 from . import schema
 
 __all__ = [
@@ -100,12 +100,16 @@ def s3multipart_credentials(context, data, package):
         credentials or resume that upload
     :param resource_id: (optional) the resource whose file is being replaced
     :param filename: (optional) the file's name; the answer then has the object's ``key``
+        and the ``content_type`` to create it with
+    :param content_type: (optional) the file's media type as the uploader knows it; else
+        the file name's guess, else application/octet-stream
     :returns: ``credentials`` (AccessKeyId, SecretAccessKey, SessionToken, Expiration),
         ``bucket``, ``region``, ``endpoint_url``, ``prefix``, ``part_size``,
         ``concurrency``, ``max_size``, ``metadata``
     """
-    return uploads.sts_credentials(package, _user(context), data.get("prefix"),
-                                   data.get("resource_id"), data.get("filename"))
+    return grants.sts_credentials(package, _user(context), data.get("prefix"),
+                                   data.get("resource_id"), data.get("filename"),
+                                   data.get("content_type"))
 
 
 @_action(schema.presigned_post)
@@ -116,7 +120,7 @@ def s3multipart_presigned_post(context, data, package):
     :param filename: the file's name
     :returns: ``url``, ``fields``, ``key``, ``expires_in``, ``curl_example``
     """
-    return uploads.presigned_post(package, _user(context), data["filename"])
+    return grants.presigned_post(package, _user(context), data["filename"])
 
 
 @_action(schema.upload_start)
@@ -130,7 +134,7 @@ def s3multipart_upload_start(context, data, package):
     :param resource_id: (optional) the resource whose file is being replaced
     :returns: ``upload_id``, ``key``, ``part_size``, ``part_count``
     """
-    return uploads.start(package, _user(context), data["filename"], data["size"],
+    return grants.start(package, _user(context), data["filename"], data["size"],
                          data.get("content_type"), data.get("resource_id"))
 
 
@@ -144,7 +148,7 @@ def s3multipart_upload_sign(context, data, package):
     :param part_numbers: list of part numbers (1 to 10,000)
     :returns: ``urls``, {part number: URL}
     """
-    return uploads.sign(package, data["key"], data["upload_id"], data["part_numbers"])
+    return grants.sign(package, data["key"], data["upload_id"], data["part_numbers"])
 
 
 @_action(schema.upload)
@@ -156,7 +160,7 @@ def s3multipart_upload_list_parts(context, data, package):
     :param upload_id: the upload's id
     :returns: ``parts``, [{part_number, etag, size}]
     """
-    return uploads.list_parts(package, data["key"], data["upload_id"])
+    return grants.list_parts(package, data["key"], data["upload_id"])
 
 
 @_action(schema.upload_complete, malformed={"parts": [
@@ -170,7 +174,7 @@ def s3multipart_upload_complete(context, data, package):
     :param parts: [{part_number, etag}]
     :returns: ``key``, ``size``, ``etag``
     """
-    return uploads.complete(package, data["key"], data["upload_id"], data["parts"])
+    return grants.complete(package, data["key"], data["upload_id"], data["parts"])
 
 
 @_action(schema.upload)
@@ -181,7 +185,7 @@ def s3multipart_upload_abort(context, data, package):
     :param key: the upload's key
     :param upload_id: the upload's id
     """
-    uploads.abort(package, data["key"], data["upload_id"])
+    grants.abort(package, data["key"], data["upload_id"])
 
 
 @tk.chained_action
@@ -203,7 +207,7 @@ def _check_resources(action: str, context: dict[str, Any], data_dict: dict[str, 
     # Auth first, so that nobody learns from the answer which objects exist.
     tk.check_access(action, dict(context), data_dict)
     try:
-        resources.check(data_dict)
+        resource_keys.check(data_dict)
     except storage.StorageError as e:
         raise tk.ValidationError({"storage": [str(e)]}) from None
 

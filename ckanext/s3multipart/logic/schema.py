@@ -23,7 +23,8 @@ def dataset(not_empty) -> Schema:
 def credentials(not_empty, ignore_missing, unicode_safe) -> Schema:
     return {"id": [not_empty, *_name()], "prefix": [ignore_missing, *_name()],
             "resource_id": [ignore_missing, *_name()],
-            "filename": [ignore_missing, unicode_safe]}
+            "filename": [ignore_missing, unicode_safe],
+            "content_type": [ignore_missing, unicode_safe]}
 
 
 @validator_args

@@ -52,21 +52,25 @@ class S3Proxy:
     spoil: Callable[[PartPut], bool] | None = None
     seed: int = 1234
     puts: list[PartPut] = field(default_factory=list)
+    # Access-Control-Request-Headers of every CORS preflight, split and lower-cased.
+    preflight_headers: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)
-        self.failures = {}
+        self.failures, self.tries = {}, {}
 
     def reset(self, **settings: Any) -> None:
         with self.lock:
             self.puts.clear()
+            self.preflight_headers.clear()
             self.fail_rate, self.delay, self.expire_key, self.seed = 0.0, 0.0, None, 1234
             self.spoil, self.fail_limit = None, None
             for name, value in settings.items():
                 setattr(self, name, value)
             self.random = random.Random(self.seed)
-            self.failures: dict[tuple[str, int], int] = {}
+            self.failures: dict[tuple[str, int], int] = {}  # (upload, part): failed tries
+            self.tries: dict[tuple[str, int], int] = {}  # (upload, part): tries so far
 
     def ok_puts(self) -> list[PartPut]:
         return [p for p in self.puts if p.status == 200]
@@ -76,6 +80,11 @@ class S3Proxy:
         query = urllib.parse.parse_qs(request.query_string.decode())
         origin = request.headers.get("Origin")
         body = request.get_data()
+        if request.method == "OPTIONS":
+            asked = request.headers.get("Access-Control-Request-Headers", "")
+            with self.lock:
+                self.preflight_headers.update(h.strip().lower() for h in asked.split(",")
+                                              if h.strip())
         if request.method == "PUT" and "partNumber" in query:
             response = self._part_put(request, query, body, origin)
             if response is not None:
@@ -114,16 +123,16 @@ class S3Proxy:
         """Whether to fail this PUT. Each part's n-th try draws from its own seeded
         generator: the same settings fail the same tries whatever order the parts
         arrive in, so a test does not depend on timing or on the tests before it."""
+        which = (part.upload_id, part.part_number)
         with self.lock:
-            tries = [p for p in self.puts
-                     if (p.upload_id, p.part_number) == (part.upload_id, part.part_number)]
-            failed = self.failures.get((part.upload_id, part.part_number), 0)
+            self.tries[which] = tries = self.tries.get(which, 0) + 1
+            failed = self.failures.get(which, 0)
             if self.fail_limit is not None and failed >= self.fail_limit:
                 return False
-            draw = random.Random(f"{self.seed}/{part.part_number}/{len(tries)}").random()
+            draw = random.Random(f"{self.seed}/{part.part_number}/{tries}").random()
             if draw >= self.fail_rate:
                 return False
-            self.failures[(part.upload_id, part.part_number)] = failed + 1
+            self.failures[which] = failed + 1
             return True
 
     def _forward(self, request: Request, body: bytes) -> Response:

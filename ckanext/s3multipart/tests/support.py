@@ -1,21 +1,14 @@
 """Helpers the tests call (fixtures live in conftest.py and fixtures/): the bucket's name,
-free ports, the action API as a script calls it, the Upload field, download links and
+the action API as a script calls it, the Upload field, download links and
 `ckan s3multipart ...` commands."""
 from __future__ import annotations
 
 import io
-import socket
 from typing import Any
 
 from ckan.cli.cli import ckan
 
 BUCKET = "ckan-test-bucket"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Api:
@@ -73,3 +66,4 @@ def log_in(page: Any, user: dict[str, Any]) -> None:
     page.fill("#field-password", "correct123")
     page.click("form#login button[type=submit], form button[type=submit].btn-primary")
     page.wait_for_url(lambda url: "/user/login" not in url)
+

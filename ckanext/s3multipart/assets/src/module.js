@@ -1,7 +1,8 @@
 // The CKAN module: wires the "Large file" widget of the resource form to the
-// Uploader. No upload logic here. API calls go through CKAN's client, which sends
+// MultipartUpload. No upload logic here. API calls go through CKAN's client, which sends
 // the CSRF token; credentials only ever live in this page's memory.
-import { Uploader } from './uploader.js'
+import { ckanError } from './errors.js'
+import { MultipartUpload } from './multipart.js'
 import { StsTransport } from './sts.js'
 import { PresignedTransport } from './presigned.js'
 import { UploadStore } from './store.js'
@@ -29,12 +30,8 @@ export function register (ckan, $) {
         return new Promise((resolve, reject) => {
           this.sandbox.client.call('POST', action, JSON.parse(JSON.stringify(data)),
             (answer) => resolve(answer.result),
-            (xhr) => {
-              const error = xhr.responseJSON?.error || {}
-              const details = Object.entries(error).filter(([k]) => !k.startsWith('__'))
-                .map(([k, v]) => k === 'message' ? v : `${k}: ${[].concat(v).join(' ')}`)
-              reject(new Error(details.join('; ') || `${action} failed (${xhr.status})`))
-            })
+            (xhr) => reject(new Error(ckanError(xhr.responseJSON?.error,
+              `${action} failed (${xhr.status})`))))
         })
       },
 
@@ -43,7 +40,7 @@ export function register (ckan, $) {
         const transport = new Transport(this.api.bind(this), {
           dataset: this.options.dataset, resource: this.options.resource
         })
-        return new Uploader({
+        return new MultipartUpload({
           transport,
           store: new UploadStore(this.options.dataset),
           maxSize: Number(this.options.maxSize) || 0,

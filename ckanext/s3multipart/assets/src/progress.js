@@ -46,7 +46,14 @@ export function formatBytes (bytes) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let i = 0
   while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i++ }
-  return `${i ? bytes.toFixed(1) : bytes} ${units[i]}`
+  const digits = i ? 1 : 0  // as sizes.human: whole bytes, else one decimal; 1,234 grouped
+  return `${bytes.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${units[i]}`
+}
+
+// 10485760 -> '10.0 MiB (10,485,760 bytes)'; below 1 KiB just '5 bytes' (sizes.exact).
+export function formatExact (bytes) {
+  const count = `${bytes.toLocaleString('en-US')} bytes`
+  return bytes >= 1024 ? `${formatBytes(bytes)} (${count})` : count
 }
 
 export function formatSeconds (seconds) {

@@ -1,11 +1,12 @@
 // When and how to retry a failed request: exponential backoff with full jitter
 // (AWS's recommendation), a bounded number of tries, and a separate path for
 // expired credentials or URLs, which need fresh ones rather than patience.
-const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
-const RETRY_CODES = new Set(['SlowDown', 'RequestTimeout', 'InternalError', 'ServiceUnavailable',
-  'Throttling', 'ThrottlingException', 'RequestTimeTooSkewed'])
-const REFRESH_CODES = new Set(['ExpiredToken', 'TokenRefreshRequired', 'ExpiredTokenException',
-  'InvalidToken'])
+// The policy is the server's and the publisher's client's too (retry_policy.py).
+import POLICY from '../../retry_policy.json' with { type: 'json' }
+
+const RETRY_STATUS = new Set(POLICY.statuses)
+const RETRY_CODES = new Set(POLICY.codes)
+const REFRESH_CODES = new Set(POLICY.refresh_codes)
 
 export class UploadError extends Error {
   constructor (message, { status = 0, code = '', network = false } = {}) {
@@ -34,7 +35,11 @@ export function classify (error) {
   return 'fatal'
 }
 
-export function backoffDelay (attempt, { base = 500, cap = 20000, random = Math.random } = {}) {
+// Milliseconds before the retry after `attempt` failures (0-based), as retry_policy.backoff.
+export function backoffDelay (attempt, {
+  base = POLICY.backoff_base_seconds * 1000, cap = POLICY.backoff_cap_seconds * 1000,
+  random = Math.random
+} = {}) {
   return Math.floor(random() * Math.min(cap, base * 2 ** attempt))
 }
 
@@ -48,7 +53,7 @@ export const sleep = (ms, signal) => new Promise((resolve, reject) => {
 // tries in all and calling `refresh()` before retrying an expiry (at most `maxRefresh`).
 // Without `refresh`, an expiry is final.
 export async function withRetry (attempt, {
-  maxAttempts = 6, maxRefresh = 3, signal, onRetry = () => {}, refresh = null,
+  maxAttempts = POLICY.attempts, maxRefresh = POLICY.refreshes, signal, onRetry = () => {}, refresh = null,
   wait = sleep, delay = backoffDelay
 } = {}) {
   let failures = 0

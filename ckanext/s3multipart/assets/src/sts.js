@@ -20,7 +20,11 @@ export class StsTransport {
   // Credentials for a new upload, or for the saved upload's prefix when resuming.
   async begin (file, saved) {
     const answer = await this.api('s3multipart_credentials', {
-      id: this.dataset, filename: file.name, prefix: saved?.prefix, resource_id: this.resource || undefined
+      id: this.dataset,
+      filename: file.name,
+      content_type: file.type || undefined,
+      prefix: saved?.prefix,
+      resource_id: this.resource || undefined
     })
     this.settings = answer
     this.key = saved?.key || answer.key
@@ -34,7 +38,7 @@ export class StsTransport {
       const created = await (await this.s3()).send(new CreateMultipartUploadCommand({
         Bucket: answer.bucket,
         Key: this.key,
-        ContentType: file.type || 'application/octet-stream',
+        ContentType: answer.content_type, // the server's rule: media_types.content_type
         Metadata: answer.metadata,
         ...(answer.acl ? { ACL: answer.acl } : {})
       }))

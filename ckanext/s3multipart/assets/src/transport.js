@@ -1,9 +1,9 @@
-// The contract between the Uploader (uploader.js) and the two ways of talking to S3:
+// The contract between the MultipartUpload (multipart.js) and the two ways of talking to S3:
 // StsTransport (sts.js: the browser's AWS SDK with credentials from CKAN) and
 // PresignedTransport (presigned.js: CKAN signs every part URL). Types only; nothing runs.
 
 /**
- * One multipart upload, as `begin` answers it and the Uploader saves it for resume.
+ * One multipart upload, as `begin` answers it and the MultipartUpload saves it for resume.
  * @typedef {object} Session
  * @property {string} key            the object key
  * @property {string} uploadId       the multipart upload's id

@@ -1,14 +1,14 @@
 // PUT one part's bytes (a Blob slice: read lazily by the browser, so memory stays flat)
 // to a presigned URL with XMLHttpRequest, the one browser API that reports upload
 // progress. Resolves to the part's ETag.
+import { s3Error } from './errors.js'
 import { UploadError } from './retry.js'
 
-function s3Error (xhr) {
+function errorOf (xhr) {
   const text = xhr.responseText || ''
   const code = (text.match(/<Code>([^<]+)<\/Code>/) || [])[1] || ''
   const message = (text.match(/<Message>([^<]+)<\/Message>/) || [])[1] || xhr.statusText
-  return new UploadError(`S3 answered ${xhr.status}${code ? ` ${code}` : ''}: ${message}`,
-    { status: xhr.status, code })
+  return new UploadError(s3Error(xhr.status, code, message), { status: xhr.status, code })
 }
 
 export function putPart (url, blob, { signal, onProgress = () => {}, timeout = 120000, XHR = globalThis.XMLHttpRequest } = {}) {
@@ -19,7 +19,7 @@ export function putPart (url, blob, { signal, onProgress = () => {}, timeout = 1
     xhr.timeout = timeout
     xhr.upload.onprogress = (event) => onProgress(event.loaded)
     xhr.onload = () => {
-      if (xhr.status < 200 || xhr.status >= 300) return reject(s3Error(xhr))
+      if (xhr.status < 200 || xhr.status >= 300) return reject(errorOf(xhr))
       const etag = xhr.getResponseHeader('ETag')
       if (!etag) {
         return reject(new UploadError(

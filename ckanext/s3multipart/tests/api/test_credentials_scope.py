@@ -213,6 +213,27 @@ def test_filename_gives_the_safe_key_inside_the_prefix(env, api):
     assert "no usable characters" in error["filename"][0]
 
 
+@pytest.mark.parametrize("filename, declared, stored", [
+    ("survey.csv", None, "text/csv"),
+    ("survey.csv", "application/vnd.ms-excel", "application/vnd.ms-excel"),
+    ("readings.unknownext", None, "application/octet-stream"),
+    ("readings.unknownext", "", "application/octet-stream"),
+])
+def test_filename_gives_the_content_type_to_create_the_object_with(env, api, filename,
+                                                                   declared, stored):
+    """The server's media-type rule (media_types.content_type), the same in both modes."""
+    answer = api.call("s3multipart_credentials", env.publisher, id="big-data",
+                      filename=filename, **({"content_type": declared}
+                                            if declared is not None else {}))
+    assert answer["content_type"] == stored
+
+
+def test_a_content_type_that_is_no_media_type_is_refused(env, api):
+    error = api.call("s3multipart_credentials", env.publisher, status=409, id="big-data",
+                     filename="a.csv", content_type="text/csv\r\nX-Evil: 1")
+    assert "is not a media type like text/csv" in error["content_type"][0]
+
+
 @pytest.mark.stores("moto")  # a real STS knows only its own roles
 def test_store_specific_arn_prefixes_keep_aws_s3_arns(env, api, sts_recorder, ckan_config,
                                                      monkeypatch):

@@ -15,6 +15,7 @@ import time
 import pytest
 import requests
 
+from ...cli.bucket import STS_HEADERS, cors_problems, cors_rule
 from ..support import BUCKET, log_in
 
 MiB = 1024 * 1024
@@ -88,6 +89,25 @@ def test_upload_through_the_form_and_save(page, env, s3, big_file, ckan_config, 
     download = requests.get(resource["url"], cookies=cookies, timeout=60)
     assert download.history and download.history[0].status_code == 302
     assert sha256(download.content) == sha256(big_file.read_bytes())
+
+
+def test_the_browser_sends_only_the_headers_check_verifies(page, env, s3, s3_proxy, big_file,
+                                                           ckan_config, monkeypatch, live_ckan):
+    """A CORS rule that allows exactly the headers `ckan s3multipart check` verifies
+    (sts_headers.json) passes the check, and an STS upload with an ACL completes under it:
+    no preflight asks for another header."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", "sts")
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.acl", "private")
+    rule = {**cors_rule(live_ckan), "AllowedHeaders": STS_HEADERS}
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [rule]})
+    assert cors_problems([rule], live_ckan, "sts") == []
+    open_form(page, env)
+    key = upload(page, big_file)
+    assert s3_proxy.preflight_headers, "the browser sent no CORS preflight"
+    assert s3_proxy.preflight_headers <= set(STS_HEADERS)
+    assert "x-amz-acl" in s3_proxy.preflight_headers
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert sha256(body) == sha256(big_file.read_bytes())
 
 
 @pytest.mark.parametrize("mode", ["sts", "presigned"])

@@ -1,9 +1,13 @@
 """`ckan s3multipart check`: one line per check, a hint for each failure, exit 1 on any."""
 from __future__ import annotations
 
+import ckan.model as model
 import pytest
 
-from ..support import BUCKET, free_port, run
+from ... import grants
+from ...cli.bucket import STS_HEADERS
+from ..devsupport import free_port
+from ..support import BUCKET, run
 
 pytestmark = pytest.mark.usefixtures("store", "with_extended_cli", "bare_bucket")
 
@@ -131,3 +135,11 @@ def test_an_unknown_enabled_org_is_a_warning(env, cli, s3):
     found = lines(run(cli, "check"))
     assert found["organizations"].startswith("WARN")
     assert "not organizations of this site: no-such-org" in found["organizations"]
+
+
+def test_the_checked_headers_name_every_metadata_header_an_upload_sends(env):
+    """The browser sends the object's metadata as x-amz-meta-* headers: `check` verifies
+    each (with the resource's id, sent when a file replaces a resource's)."""
+    package = model.Package.get(env.dataset["id"])
+    metadata = grants.metadata(package, env.publisher["name"], resource_id="some-resource")
+    assert {f"x-amz-meta-{name}" for name in metadata} <= set(STS_HEADERS)

@@ -22,8 +22,7 @@ from ckan.tests import factories
 from ckan.tests.helpers import call_action
 from click.testing import CliRunner
 
-from ckanext.s3multipart import credentials
-from ckanext.s3multipart.client import transfer
+from ckanext.s3multipart import credentials, retry_policy
 from ckanext.s3multipart.client.main import main
 
 from ..support import BUCKET
@@ -258,7 +257,7 @@ def test_expiring_credentials_are_renewed_for_the_same_prefix(env, live_ckan, mo
 def test_failed_part_puts_are_retried(mode, env, live_ckan, s3_proxy, ckan_config, monkeypatch,
                                       tmp_path, cache, s3):
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
-    monkeypatch.setattr(transfer, "backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(retry_policy, "backoff", lambda retry: 0.01)
     s3_proxy.reset(fail_rate=0.4, fail_limit=3, seed=7)
     path = make_file(tmp_path, "flaky.bin", 16 * MiB)
     client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
@@ -276,7 +275,7 @@ def test_a_part_url_the_store_refuses_as_expired_is_signed_again(env, live_ckan,
                                                                monkeypatch, tmp_path, cache, s3):
     """Ceph RGW answers an expired URL with a bare 403 AccessDenied; the proxy damages the
     signature of part 1's first PUT, which RGW refuses the same way."""
-    monkeypatch.setattr(transfer, "backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(retry_policy, "backoff", lambda retry: 0.01)
     spoiled: list = []
 
     def spoil(part) -> bool:
@@ -298,12 +297,12 @@ def test_a_part_url_the_store_refuses_as_expired_is_signed_again(env, live_ckan,
 @pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")
 def test_a_part_that_keeps_failing_stops_the_upload(env, live_ckan, s3_proxy, monkeypatch,
                                                     tmp_path, cache):
-    monkeypatch.setattr(transfer, "backoff", lambda attempt: 0.01)
+    monkeypatch.setattr(retry_policy, "backoff", lambda retry: 0.01)
     s3_proxy.reset(fail_rate=1.0)
     path = make_file(tmp_path, "doomed.bin", 100)
     output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
                     url=live_ckan, status=1)
-    last = "(503 SlowDown|500 InternalError)"
+    last = "S3 answered (503 SlowDown|500 InternalError): injected failure"
     assert re.fullmatch(f"Error: {re.escape(str(path))}: part 1 failed 6 times \\(last: {last}\\); "
                         r"run the same command again to resume \(0 of 1 parts are uploaded\)",
                         output.strip().splitlines()[-1]), output

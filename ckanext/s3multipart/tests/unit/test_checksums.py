@@ -5,7 +5,7 @@ import hashlib
 import io
 import os
 
-from ckanext.s3multipart.checksums import Digest, HashingReader
+from ckanext.s3multipart.checksums import Digest, HashingReader, content_md5
 
 MiB = 1024**2
 
@@ -36,3 +36,8 @@ def test_the_reader_hashes_what_it_hands_out_once_in_order():
     read = b"".join(iter(lambda: reader.read(MiB), b""))
     assert read == body and digest.size == len(body)
     assert digest.sha256.hexdigest() == hashlib.sha256(body).hexdigest()
+
+
+def test_content_md5_is_the_base64_md5_s3_checks():
+    assert content_md5(b"") == "1B2M2Y8AsgTpgAmY7PhCfg=="  # MD5("") in base64
+    assert content_md5(b"abc") == "kAFQmDzST7DWlj99KOF/cg=="

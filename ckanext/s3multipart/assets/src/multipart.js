@@ -5,10 +5,11 @@ import { planParts, partRange } from './plan.js'
 import { runPool } from './pool.js'
 import { mergeListedParts } from './resume.js'
 import { UploadError, withRetry } from './retry.js'
-import { Progress, formatBytes } from './progress.js'
+import { tooLarge } from './limits.js'
+import { Progress } from './progress.js'
 import { putPart } from './xhr.js'
 
-export class Uploader {
+export class MultipartUpload {
   /** @param {{ transport: import('./transport.js').Transport } & Record<string, any>} options */
   constructor ({ transport, store, maxSize, onProgress = () => {}, onRetry = () => {}, onStatus = () => {}, put = putPart, retry = {} }) {
     Object.assign(this, { transport, store, maxSize, onProgress, onRetry, onStatus, put, retry })
@@ -17,9 +18,8 @@ export class Uploader {
   }
 
   async upload (file) {
-    if (this.maxSize && file.size > this.maxSize) {
-      throw new UploadError(`${file.name} is ${formatBytes(file.size)}; the largest file this site accepts is ${formatBytes(this.maxSize)}`)
-    }
+    const problem = tooLarge(file, this.maxSize)
+    if (problem) throw new UploadError(problem)
     this.file = file
     this.controller = new AbortController()
     const signal = this.controller.signal
@@ -84,9 +84,10 @@ export class Uploader {
     const plan = session.partCount
       ? { partSize: session.partSize, partCount: session.partCount }
       : planParts(file.size, session.partSize)
-    if (session.maxSize && file.size > session.maxSize) {
+    const problem = tooLarge(file, session.maxSize)
+    if (problem) {
       await this.transport.abort()
-      throw new UploadError(`${file.name} is ${formatBytes(file.size)}; the largest file this site accepts is ${formatBytes(session.maxSize)}`)
+      throw new UploadError(problem)
     }
     this.store.save(file, { ...session, ...plan })
     const todo = Array.from({ length: plan.partCount }, (_, i) => i + 1)

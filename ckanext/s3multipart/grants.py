@@ -9,7 +9,7 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from . import config, credentials, keys, media_types, parts, storage
+from . import config, credentials, keys, limits, media_types, parts, storage
 
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+\"-]+)*$")
 
@@ -54,12 +54,20 @@ def check_key(package: model.Package, key: str) -> None:
             key, package.name, keys.dataset_prefix(package.owner_org, package.id)))
 
 
-def check_size(size: int, field: str = "size") -> None:
-    limit = config.max_size()
-    if size > limit:
-        raise _invalid(field, tk._(
-            "The file is {:,} bytes; the largest file this site accepts is {:,} bytes").format(
-                size, limit))
+def check_size(size: int, field: str = "size", what: str = "The file") -> None:
+    """Refuse a file over the site's `max_size` (`limits.too_large`), under `field`."""
+    problem = limits.too_large(size, config.max_size(), what)
+    if problem:
+        raise _invalid(field, problem)
+
+
+def content_type(declared: str | None, filename: str) -> str:
+    """The Content-Type a new object is stored with (`media_types.content_type`), after
+    checking a declared one looks like a media type."""
+    if declared and not _CONTENT_TYPE.match(declared):
+        raise _invalid("content_type", tk._(
+            "'{}' is not a media type like text/csv").format(declared))
+    return media_types.content_type(declared, filename)
 
 
 def check_resource(package: model.Package, resource_id: str | None) -> None:
@@ -78,13 +86,15 @@ def _require_sts() -> None:
 
 
 def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
-                    resource_id: str | None = None, filename: str | None = None) -> dict[str, Any]:
+                    resource_id: str | None = None, filename: str | None = None,
+                    declared_type: str | None = None) -> dict[str, Any]:
     """Temporary credentials that may upload only under one upload prefix.
 
     With `prefix` (one issued earlier for this dataset) the same upload continues after a
     credential refresh or a page reload; a prefix that already holds a finished object is
     refused so that credentials never overwrite an object. With `filename` the answer
-    also names the object's `key` (the server owns the safe-file-name rule).
+    also names the object's `key` (the server owns the safe-file-name rule) and the
+    `content_type` to create it with (the declared type, else the name's guess).
     """
     _require_sts()
     check_resource(package, resource_id)
@@ -98,10 +108,11 @@ def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
                 "The upload under '{}' is already complete; start a new upload").format(prefix))
     else:
         prefix = keys.new_upload_prefix(package.owner_org, package.id)
-    key = _key_under(prefix, filename) if filename else None
+    named = {"key": _key_under(prefix, filename),
+             "content_type": content_type(declared_type, filename)} if filename else {}
     answer = credentials.issue(prefix, user_name)
     return {
-        **({"key": key} if key else {}),
+        **named,
         "credentials": {k: answer["Credentials"][k] for k in
                         ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")},
         "bucket": config.bucket(),
@@ -140,7 +151,7 @@ def presigned_post(package: model.Package, user_name: str, filename: str | None)
     else:
         key = new_key(package, filename)
         content_type = media_types.content_type(None, filename)
-    limit = min(config.max_size(), config.MAX_POST_SIZE)
+    limit = min(config.max_size(), limits.MAX_POST_SIZE)
     expires = config.credentials_duration()
     fields = {"Content-Type": content_type, **{
         f"x-amz-meta-{name}": value for name, value in metadata(package, user_name).items()}}
@@ -161,21 +172,18 @@ def presigned_post(package: model.Package, user_name: str, filename: str | None)
 # Presigned multipart -------------------------------------------------------------------
 
 def start(package: model.Package, user_name: str, filename: str, size: int,
-          content_type: str | None, resource_id: str | None) -> dict[str, Any]:
+          declared_type: str | None, resource_id: str | None) -> dict[str, Any]:
     """Create a multipart upload that the browser fills through presigned part URLs."""
     check_size(size)
     check_resource(package, resource_id)
-    if content_type and not _CONTENT_TYPE.match(content_type):
-        raise _invalid("content_type", tk._(
-            "'{}' is not a media type like text/csv").format(content_type))
+    stored_type = content_type(declared_type, filename)
     key = new_key(package, filename)
-    content_type = media_types.content_type(content_type, filename)
     upload_id = storage.create_multipart_upload(
-        key, content_type, metadata(package, user_name, resource_id))
+        key, stored_type, metadata(package, user_name, resource_id))
     part_size, part_count = parts.plan(size, config.part_size())
     return {"upload_id": upload_id, "key": key, "part_size": part_size,
             "part_count": part_count, "concurrency": config.concurrency(),
-            "content_type": content_type}
+            "content_type": stored_type}
 
 
 def _check_upload(package: model.Package, key: str, upload_id: str) -> None:
@@ -216,11 +224,10 @@ def complete(package: model.Package, key: str, upload_id: str,
         raise
     head = storage.head(key) or {}
     size = int(head.get("ContentLength", 0))
-    if size > config.max_size():
+    problem = limits.too_large(size, config.max_size(), "The uploaded object")
+    if problem:
         storage.delete(key)
-        raise _invalid("size", tk._(
-            "The uploaded object is {:,} bytes, over this site's limit of {:,} bytes; it was "
-            "deleted").format(size, config.max_size()))
+        raise _invalid("size", problem + "; it was deleted")
     return {"key": key, "size": size, "etag": head.get("ETag")}
 
 

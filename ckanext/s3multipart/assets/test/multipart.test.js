@@ -1,7 +1,7 @@
-// The Uploader against an in-memory transport: resume, cancel, size limit, retries.
+// The MultipartUpload against an in-memory transport: resume, cancel, size limit, retries.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Uploader } from '../src/uploader.js'
+import { MultipartUpload } from '../src/multipart.js'
 import { UploadError } from '../src/retry.js'
 import { MiB } from '../src/plan.js'
 
@@ -53,7 +53,7 @@ function putInto (transport, { failEvery = 0, sent = [] } = {}) {
 test('uploads every part and completes with them sorted', async () => {
   const transport = new MemoryTransport()
   const store = new MemoryStore()
-  const up = new Uploader({ transport, store, put: putInto(transport) })
+  const up = new MultipartUpload({ transport, store, put: putInto(transport) })
   const result = await up.upload(file(23 * MiB))
   assert.equal(result.key, 'p/f')
   assert.deepEqual(transport.completed.map(p => p.part_number), [1, 2, 3, 4, 5])
@@ -62,7 +62,7 @@ test('uploads every part and completes with them sorted', async () => {
 
 test('failed parts are retried and the upload completes', async () => {
   const transport = new MemoryTransport()
-  const up = new Uploader({ transport, store: new MemoryStore(), put: putInto(transport, { failEvery: 3 }), retry: { wait: async () => {} } })
+  const up = new MultipartUpload({ transport, store: new MemoryStore(), put: putInto(transport, { failEvery: 3 }), retry: { wait: async () => {} } })
   await up.upload(file(40 * MiB))
   assert.equal(transport.completed.length, 8)
   assert.ok(up.retries >= 2)
@@ -74,7 +74,7 @@ test('a saved upload resumes and sends only the missing parts', async () => {
   store.save(file(1), { key: 'p/f', uploadId: 'u-old', partSize: 5 * MiB, partCount: 5, concurrency: 3 })
   transport.parts.set(1, 5 * MiB).set(2, 5 * MiB).set(4, 5 * MiB)
   const sent = []
-  const up = new Uploader({ transport, store, put: putInto(transport, { sent }) })
+  const up = new MultipartUpload({ transport, store, put: putInto(transport, { sent }) })
   await up.upload(file(23 * MiB))
   assert.deepEqual(sent.sort(), [3, 5])
   assert.equal(transport.created, 0)
@@ -86,14 +86,14 @@ test('a saved upload that S3 no longer has starts afresh', async () => {
   transport.listParts = async () => { throw new UploadError('NoSuchUpload', { status: 404, code: 'NoSuchUpload' }) }
   const store = new MemoryStore()
   store.save(file(1), { key: 'p/f', uploadId: 'gone', partSize: 5 * MiB, partCount: 5 })
-  const up = new Uploader({ transport, store, put: putInto(transport) })
+  const up = new MultipartUpload({ transport, store, put: putInto(transport) })
   await up.upload(file(23 * MiB))
   assert.equal(transport.created, 1)
 })
 
 test('a file over max size is refused before anything is sent', async () => {
   const transport = new MemoryTransport()
-  const up = new Uploader({ transport, store: new MemoryStore(), maxSize: 10 * MiB, put: putInto(transport) })
+  const up = new MultipartUpload({ transport, store: new MemoryStore(), maxSize: 10 * MiB, put: putInto(transport) })
   await assert.rejects(up.upload(file(10 * MiB + 1)), /largest file this site accepts is 10.0 MiB/)
   assert.equal(transport.created, 0)
 })
@@ -107,7 +107,7 @@ test('cancel stops sending and aborts the multipart upload', async () => {
     if (signal.aborted) throw signal.reason
     return '"x"'
   }
-  up = new Uploader({ transport, store, put })
+  up = new MultipartUpload({ transport, store, put })
   await assert.rejects(up.upload(file(50 * MiB)), { name: 'AbortError' })
   assert.equal(transport.aborted, 1)
   assert.equal(transport.completed, null)

@@ -10,7 +10,7 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from . import config, keys, media_types, storage, uploader
+from . import config, keys, limits, media_types, storage, upload_field
 
 
 def _stored_keys(package_id: str | None) -> dict[str, dict[str, Any]]:
@@ -45,7 +45,7 @@ def check(data_dict: dict[str, Any]) -> None:
             raise _error(index, len(resources), tk._(
                 "s3_key must be the object's key, a string like '{}'").format(
                     "<organization id>/<dataset id>/<upload>/<file name>"))
-        if uploader.is_pending(key):
+        if upload_field.is_pending(key):
             # A file from the upload field, checked by the uploader and written after
             # validation: there is no object to look at yet.
             continue
@@ -71,10 +71,9 @@ def check(data_dict: dict[str, Any]) -> None:
             raise _error(index, len(resources), tk._(
                 "No object '{}' in bucket '{}'; finish the upload first").format(
                     key, config.bucket()))
-        if head["ContentLength"] > config.max_size():
-            raise _error(index, len(resources), tk._(
-                "The object is {:,} bytes, over this site's limit of {:,} bytes").format(
-                    head["ContentLength"], config.max_size()))
+        problem = limits.too_large(head["ContentLength"], config.max_size(), "The object")
+        if problem:
+            raise _error(index, len(resources), problem)
         name = keys.file_name(key)
         resource.update(url_type="upload", url=name, size=head["ContentLength"],
                         mimetype=head.get("ContentType") or media_types.guess(name))

@@ -11,7 +11,7 @@ request that fails validation, a failed transfer rolls the resource back, and th
 object's metadata can name the resource id, known only then.
 
 CKAN 2.10/2.11's resource_create builds the uploader before package_update checks the
-`s3_key`s (2.12 builds it inside package_update, after the check), so `resources.check`
+`s3_key`s (2.12 builds it inside package_update, after the check), so `resource_keys.check`
 asks `is_pending` to tell a key this process is about to write from a client's key that
 must already exist.
 """
@@ -29,7 +29,7 @@ import flask
 import magic
 from werkzeug.datastructures import FileStorage
 
-from . import authz, config, keys, media_types, storage, uploads
+from . import authz, config, grants, keys, limits, media_types, storage
 
 log = logging.getLogger(__name__)
 
@@ -145,12 +145,11 @@ class S3ResourceUpload:
         stream.seek(0, 2)
         size = stream.tell()
         stream.seek(0)
-        core_limit = core_uploader.get_max_resource_size() * MB
-        if size > min(core_limit, config.max_size()):
-            raise _invalid(tk._(
-                "The file is {:,} bytes; the largest file this site accepts through the upload "
-                "field is {:,} bytes").format(size, min(core_limit, config.max_size())))
-        key = uploads.new_key(package, field.filename or "", field="upload")
+        limit = min(core_uploader.get_max_resource_size() * MB, config.max_size())
+        problem = limits.too_large(size, limit, through=" through the upload field")
+        if problem:
+            raise _invalid(problem)
+        key = grants.new_key(package, field.filename or "", field="upload")
         name = keys.file_name(key)
         self.key, self.upload_file = key, stream
         self.filesize = size
@@ -199,7 +198,7 @@ class S3ResourceUpload:
         """Stream the new file (if any) to S3 now that the resource id is known."""
         if self.key is None or self.upload_file is None or self.package is None:
             return
-        metadata = uploads.metadata(self.package, self.user, id)
+        metadata = grants.metadata(self.package, self.user, id)
         try:
             storage.upload_fileobj(self.key, self.upload_file, self.filesize,
                                    media_types.content_type(self.mimetype), metadata)

@@ -6,7 +6,7 @@ import pathlib
 from collections.abc import Callable
 from typing import Any
 
-from .. import media_types, parts
+from .. import limits, media_types, parts
 from .api import ApiError, Ckan
 from .state import Record
 from .transfer import (
@@ -140,9 +140,10 @@ class Upload:
             if not _presigned_refusal(e):
                 raise
             return self._start_presigned(request)
-        if self.size > int(answer.get("max_size") or self.size):
-            raise UploadError(f"{self.path} is {self.size:,} bytes; the largest file this site "
-                              f"accepts is {int(answer['max_size']):,} bytes")
+        problem = limits.too_large(self.size, int(answer.get("max_size") or self.size),
+                                   str(self.path))
+        if problem:
+            raise UploadError(problem)
         part_size, _ = parts.plan(self.size, int(answer["part_size"]))
         transport = StsTransport(self.api, self.dataset, {**answer, "part_size": part_size},
                                  answer["key"], self.concurrency)
