@@ -17,7 +17,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
-from . import config, parts, retry_policy
+from . import checksums, config, parts, retry_policy
 from .s3_config import client_config
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
         aws_access_key_id=keys[0] if keys else None,
         aws_secret_access_key=keys[1] if keys else None,
     )
-    return session.client(
+    client = session.client(
         service,
         endpoint_url=endpoint,
         region_name=region,
@@ -51,6 +51,21 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
             read_timeout=60,
         ),
     )
+    if service == "s3":
+        for operation in ("PutObject", "UploadPart"):
+            client.meta.events.register(f"before-parameter-build.s3.{operation}",
+                                        _add_content_md5)
+    return client
+
+
+def _add_content_md5(params: dict[str, Any], **kwargs: Any) -> None:
+    """Give every object and part the server sends (the Upload field, `migrate`, both
+    through s3transfer, which has no option for it) a Content-MD5 of its body, so the
+    store refuses bytes that changed on the way (BadDigest). s3transfer's bodies are
+    seekable chunks of the file; the body is left where it was."""
+    body = params.get("Body")
+    if body is not None and not params.get("ContentMD5"):
+        params["ContentMD5"] = checksums.content_md5(body)
 
 
 def s3() -> Any:
@@ -73,7 +88,9 @@ def errors(service: str, operation: str) -> Iterator[None]:
         err = e.response.get("Error", {})
         code = str(err.get("Code") or e.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
         log.warning("%s %s refused: %s %s", service, operation, code, err.get("Message"))
-        raise StorageError(f"{service} refused {operation}: {code}", code) from None
+        why = (" (the bytes it received differ from those sent: the network changed them; "
+               "try again)") if code == "BadDigest" else ""
+        raise StorageError(f"{service} refused {operation}: {code}{why}", code) from None
     except EndpointConnectionError:
         endpoint = config.sts_endpoint_url() if service == "STS" else config.endpoint_url()
         log.warning("%s %s: cannot connect to %s", service, operation, endpoint or "AWS")

@@ -29,7 +29,7 @@ import flask
 import magic
 from werkzeug.datastructures import FileStorage
 
-from . import authz, config, grants, keys, limits, media_types, storage
+from . import authz, checksums, config, grants, keys, limits, media_types, storage
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,10 @@ class S3ResourceUpload:
         self.filesize = size
         self.mimetype = guess_mimetype(name, stream)
         self.user = _user_name()
+        # The server read these bytes itself: its SHA-256 replaces any claimed `hash`.
         resource.update(s3_key=key, url=name, url_type="upload", size=size,
-                        mimetype=self.mimetype,
+                        mimetype=self.mimetype, hash=checksums.sha256_of(stream),
+                        hash_algorithm=checksums.HASH_ALGORITHM,
                         # Naive UTC, as core's ResourceUpload sets it.
                         last_modified=datetime.datetime.now(datetime.timezone.utc)
                         .replace(tzinfo=None))
@@ -186,9 +188,11 @@ class S3ResourceUpload:
         if (stored.url_type if url_type is None else url_type) != "upload":
             return  # made a link or "no file": the object stays, `orphans` lists it
         resource["s3_key"] = stored.extras["s3_key"]
-        for field in ("size", "mimetype", "url"):
+        for field in ("size", "mimetype", "url", "hash"):
             if resource.get(field) in (None, ""):
                 resource[field] = getattr(stored, field)
+        if resource.get("hash") == stored.hash and stored.extras.get("hash_algorithm"):
+            resource.setdefault("hash_algorithm", stored.extras["hash_algorithm"])
 
     def get_path(self, id: str) -> Any:
         """Where CKAN's own storage keeps a resource's file (files stored before S3)."""

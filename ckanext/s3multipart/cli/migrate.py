@@ -15,7 +15,7 @@ import click
 import sqlalchemy as sa
 
 from .. import authz, config, grants, limits, media_types, parts, storage
-from ..checksums import Digest, HashingReader
+from ..checksums import HASH_ALGORITHM, Digest, HashingReader
 from ..failures import Failure
 from ..sizes import human as human_size
 from .output import ckan_error, friendly, plural
@@ -107,7 +107,8 @@ def migrate_one(item: LocalFile, user: str) -> str:
     try:
         how = verify(key, item.size, digest)
         tk.get_action("resource_patch")({"user": user}, {
-            "id": item.resource.id, "url_type": "upload", "s3_key": key})
+            "id": item.resource.id, "url_type": "upload", "s3_key": key,
+            "hash": digest.sha256.hexdigest(), "hash_algorithm": HASH_ALGORITHM})
     except Exception:
         storage.delete(key)  # not pointed at: it would only be an orphan
         raise

@@ -50,6 +50,9 @@ class S3Proxy:
     # Forward these part PUTs with a damaged signature, so that the store itself refuses
     # them (Ceph RGW: 403 AccessDenied, its answer to an expired URL or token too).
     spoil: Callable[[PartPut], bool] | None = None
+    # Forward these part PUTs with one byte of the body changed (the length kept), as a
+    # faulty network would: a store that checks Content-MD5 refuses them with BadDigest.
+    flip: Callable[[PartPut], bool] | None = None
     seed: int = 1234
     puts: list[PartPut] = field(default_factory=list)
     # Access-Control-Request-Headers of every CORS preflight, split and lower-cased.
@@ -65,7 +68,7 @@ class S3Proxy:
             self.puts.clear()
             self.preflight_headers.clear()
             self.fail_rate, self.delay, self.expire_key, self.seed = 0.0, 0.0, None, 1234
-            self.spoil, self.fail_limit = None, None
+            self.spoil, self.fail_limit, self.flip = None, None, None
             for name, value in settings.items():
                 setattr(self, name, value)
             self.random = random.Random(self.seed)
@@ -89,7 +92,7 @@ class S3Proxy:
             response = self._part_put(request, query, body, origin)
             if response is not None:
                 return response(environ, start_response)
-        answer = self._forward(request, body)
+        answer = self._forward(request, getattr(request, "_body", body))
         record = getattr(request, "_part", None)
         if record is not None:
             record.status = answer.status_code
@@ -117,6 +120,8 @@ class S3Proxy:
             return _s3_error(record.status, code, "injected failure", origin)
         request._part = record  # type: ignore[attr-defined]
         request._spoiled = bool(self.spoil and self.spoil(record))  # type: ignore[attr-defined]
+        if body and self.flip and self.flip(record):
+            request._body = body[:-1] + bytes([body[-1] ^ 0xFF])  # type: ignore[attr-defined]
         return None
 
     def _fails(self, part: PartPut) -> bool:

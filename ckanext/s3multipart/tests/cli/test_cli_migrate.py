@@ -1,6 +1,7 @@
 """`ckan s3multipart migrate`: files in CKAN's local storage move into S3, verified."""
 from __future__ import annotations
 
+import hashlib
 import os
 
 import ckan.lib.uploader as core_uploader
@@ -69,6 +70,8 @@ def test_migrate_moves_verifies_and_a_rerun_skips(env, legacy, cli, s3):
         assert keys.in_dataset(key, env.org["id"], env.dataset["id"])
         assert stored(s3, key) == body
         assert after["url_type"] == "upload" and after["size"] == len(body)
+        assert after["hash"] == hashlib.sha256(body).hexdigest()
+        assert after["hash_algorithm"] == "sha256"
         assert after["url"].endswith("/download/" + key.rsplit("/", 1)[-1])
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert head["Metadata"]["ckan-resource-id"] == resource["id"]

@@ -34,8 +34,10 @@ def test_upload_field_stores_the_file_in_s3(env, app, s3):
     assert key.startswith(env.prefix) and key.endswith("/Survey 2024.csv")
     assert keys.is_upload_prefix(keys.upload_prefix_of(key), env.org["id"], env.dataset["id"])
     assert stored(s3, key) == body
-    # size and mimetype come from the file, never from the client
+    # size, mimetype and checksum come from the file, never from the client
     assert resource["size"] == len(body) and resource["mimetype"] == "text/csv"
+    assert resource["hash"] == hashlib.sha256(body).hexdigest()
+    assert resource["hash_algorithm"] == "sha256"
     assert resource["url_type"] == "upload" and resource["format"] == "CSV"
     assert resource["url"].endswith(f"/resource/{resource['id']}/download/survey-2024.csv")
 
@@ -65,6 +67,24 @@ def test_large_file_goes_up_in_parts(env, app, s3):
     assert hashlib.sha256(stored(s3, resource["s3_key"])).digest() == hashlib.sha256(body).digest()
     assert resource["size"] == len(body)
     assert resource["mimetype"] == "application/octet-stream"
+
+
+@pytest.mark.stores("rgw")  # moto stores a changed part as it comes, Content-MD5 or not
+@pytest.mark.ckan_config("ckan.max_resource_size", "20")
+def test_a_part_changed_on_the_way_is_refused_by_the_store(env, app, s3, s3_proxy, ckan_config,
+                                                          monkeypatch):
+    """Every part s3transfer sends for the Upload field carries Content-MD5: the store
+    refuses one whose bytes changed between CKAN and the store, and nothing is saved."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.endpoint_url", s3_proxy.url)
+    s3_proxy.reset(flip=lambda part: part.part_number == 2)
+    body = os.urandom(11 * MiB)
+    error = post_file(app, env.publisher, "resource_create", "big.bin", body,
+                      package_id="big-data", status=409)
+    assert "could not be stored" in error["upload"][0]
+    refused = [p.status for p in s3_proxy.puts if p.part_number == 2]
+    assert refused and set(refused) == {400}, s3_proxy.puts
+    assert call_action("package_show", id="big-data")["resources"] == []
+    assert s3.list_multipart_uploads(Bucket=BUCKET, Prefix=env.prefix).get("Uploads", []) == []
 
 
 @pytest.mark.ckan_config("ckan.max_resource_size", "1")
@@ -106,6 +126,7 @@ def test_replacing_the_file_writes_a_new_object_and_keeps_the_old(env, app, s3):
     assert second["s3_key"] != first["s3_key"] and second["s3_key"].endswith("/v2.json")
     assert stored(s3, second["s3_key"]) == b'{"a": 2}'
     assert second["size"] == 8 and second["mimetype"] == "application/json"
+    assert second["hash"] == hashlib.sha256(b'{"a": 2}').hexdigest()
     assert second["url"].endswith("/download/v2.json")
     # never overwritten, never deleted: the old object is what `orphans` reports later
     assert stored(s3, first["s3_key"]) == b"a\n1\n"
@@ -121,6 +142,8 @@ def test_editing_without_a_new_file_keeps_the_object(env, app, api):
                        url_type="upload", url=resource["url"], description="edited")
     assert updated["s3_key"] == resource["s3_key"]
     assert updated["size"] == 2 and updated["mimetype"] == "text/csv"
+    assert updated["hash"] == hashlib.sha256(b"k\n").hexdigest()
+    assert updated["hash_algorithm"] == "sha256"
     assert updated["description"] == "edited"
 
 

@@ -5,7 +5,13 @@ import hashlib
 import io
 import os
 
-from ckanext.s3multipart.checksums import Digest, HashingReader, content_md5
+from ckanext.s3multipart.checksums import (
+    Digest,
+    HashingReader,
+    content_md5,
+    md5_of_range,
+    sha256_of,
+)
 
 MiB = 1024**2
 
@@ -41,3 +47,31 @@ def test_the_reader_hashes_what_it_hands_out_once_in_order():
 def test_content_md5_is_the_base64_md5_s3_checks():
     assert content_md5(b"") == "1B2M2Y8AsgTpgAmY7PhCfg=="  # MD5("") in base64
     assert content_md5(b"abc") == "kAFQmDzST7DWlj99KOF/cg=="
+
+
+def test_md5_of_a_range_is_the_etag_s3_gives_that_part():
+    data = os.urandom(3 * MiB + 5)
+    stream = io.BytesIO(data)
+    assert md5_of_range(stream, MiB, 3 * MiB + 5) == hashlib.md5(data[MiB:]).hexdigest()
+    assert md5_of_range(stream, 0, 0) == hashlib.md5(b"").hexdigest()
+
+
+def test_sha256_of_a_stream_leaves_it_where_it_was():
+    stream = io.BytesIO(b"header,rows\n1,2\n")
+    stream.seek(7)
+    assert sha256_of(stream) == hashlib.sha256(b"rows\n1,2\n").hexdigest()
+    assert stream.tell() == 7
+
+
+def test_content_md5_of_a_stream_reads_from_where_it_is_and_leaves_it_there():
+    from s3transfer.utils import ReadFileChunk
+
+    data = os.urandom(2 * MiB)
+    source = io.BytesIO(data)
+    source.seek(MiB)
+    chunk = ReadFileChunk(source, MiB, len(data))  # part 2, as s3transfer sends it
+    assert content_md5(chunk) == content_md5(data[MiB:])
+    assert chunk.tell() == 0
+    stream = io.BytesIO(data)
+    stream.seek(10)
+    assert content_md5(stream) == content_md5(data[10:]) and stream.tell() == 10
