@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import email.message
+import hashlib
 import os
 import pathlib
 import sys
@@ -112,17 +113,36 @@ def _get(api: Ckan, url: str) -> requests.Response:
     raise Failure(f"more than {MAX_REDIRECTS} redirects from {url}")
 
 
+class Mismatch(Failure):
+    """What was received is not the file the resource's checksum describes."""
+
+
 @contextlib.contextmanager
 def _partial(target: pathlib.Path) -> Iterator[Any]:
-    """A file written next to `target` that becomes it only when complete."""
+    """A file written next to `target` that becomes it only when complete. A download
+    whose checksum does not match is kept as `.part`, for inspection."""
     partial = target.with_name(target.name + ".part")
+    keep = False
     try:
         with open(partial, "wb") as f:
             yield f
         os.replace(partial, target)
+    except Mismatch:
+        keep = True
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+        if not keep:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+
+
+def _expected_sha256(resource: dict[str, Any]) -> str | None:
+    """The SHA-256 the resource records for its file, if it records one."""
+    value = str(resource.get("hash") or "").strip().lower()
+    algorithm = str(resource.get("hash_algorithm") or "sha256").lower().replace("-", "")
+    if algorithm == "sha256" and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value
+    return None
 
 
 @main.command(short_help="Download a resource's file.")
@@ -146,13 +166,21 @@ def download(ckan_url: str, api_token: str, resource_id: str,
     if target.is_dir():
         target = target / name
     length = int(response.headers.get("Content-Length") or 0)
+    expected = _expected_sha256(resource)
+    digest = hashlib.sha256()
     received = 0
     with response, _partial(target) as f, _progress(length, name) as bar:
         for chunk in response.iter_content(1024**2):
             f.write(chunk)
+            digest.update(chunk)
             received += len(chunk)
             bar.update(len(chunk))
         if length and received != length:
             raise Failure(f"the download stopped after {received:,} of {length:,} bytes; "
                           "run the command again")
-    click.echo(f"{target}: {human_size(received)} from resource {resource_id}")
+        if expected and digest.hexdigest() != expected:
+            raise Mismatch(f"checksum mismatch: resource {resource_id} records SHA-256 "
+                           f"{expected}, the download is {digest.hexdigest()}; kept as "
+                           f"{target.name}.part")
+    checked = "SHA-256 matches the resource's" if expected else "no checksum on the resource"
+    click.echo(f"{target}: {human_size(received)} from resource {resource_id} ({checked})")

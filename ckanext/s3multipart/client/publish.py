@@ -1,12 +1,15 @@
 """Uploading one file into a CKAN resource: pick the site's mode, resume or start the
-multipart upload, send the missing parts, complete it, create or update the resource."""
+multipart upload, send the missing parts, complete it, create or update the resource
+with the file's SHA-256."""
 from __future__ import annotations
 
+import os
 import pathlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from .. import limits, media_types, parts
+from .. import checksums, limits, media_types, parts
 from .api import ApiError, Ckan
 from .state import Record
 from .transfer import (
@@ -14,11 +17,42 @@ from .transfer import (
     StsTransport,
     Transport,
     UploadError,
+    matching_parts,
     merge_listed,
     send_parts,
 )
 
 Progress = Callable[[int, str], Any]  # (file size, label) -> a click progress bar
+
+
+class Sha256:
+    """The file's SHA-256, read front to back in a thread of its own while the parts go
+    out (their order is not the file's), so it costs no time on a network slower than
+    the disk. A daemon thread: Ctrl-C does not wait for it."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path, self.value, self.error = path, "", None
+        self.thread = threading.Thread(target=self._read, name="s3multipart-sha256",
+                                       daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                self.value = checksums.sha256_of(f)
+        except OSError as e:
+            self.error = e
+
+    def result(self) -> str:
+        self.thread.join()
+        if self.error is not None:
+            raise UploadError(f"{self.path} could not be read: {self.error}")
+        return self.value
+
+
+def _fingerprint(path: pathlib.Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _presigned_refusal(error: ApiError) -> bool:
@@ -49,11 +83,19 @@ class Upload:
             if done:
                 return done
             saved = {}
+        before = _fingerprint(self.path)
+        sha256 = Sha256(self.path)
         if saved.get("completed"):
             key = saved["key"]
         else:
             key = self._transfer(saved)
-        resource = self._save_resource(key)
+        digest = sha256.result()
+        if _fingerprint(self.path) != before:
+            # What S3 holds may mix old and new bytes: never make a resource of it.
+            self.record.clear()
+            raise UploadError(f"{self.path} changed while it was uploaded; run the same "
+                              "command again to upload it as it is now")
+        resource = self._save_resource(key, digest)
         self.record.save({**(self.record.load() or {}), "resource": resource["id"]})
         return resource
 
@@ -126,6 +168,7 @@ class Upload:
             return None, {}
         count = parts.part_count(self.size, transport.part_size)
         done = merge_listed(listed, self.size, transport.part_size)
+        done = matching_parts(str(self.path), self.size, transport.part_size, done)
         if done:
             self.say(f"{self.path}: resuming, {len(done)} of {count} parts already uploaded")
         return transport, done
@@ -159,11 +202,12 @@ class Upload:
 
     # The resource -------------------------------------------------------------------
 
-    def _save_resource(self, key: str) -> dict[str, Any]:
+    def _save_resource(self, key: str, sha256: str) -> dict[str, Any]:
+        checksum = {"hash": sha256, "hash_algorithm": checksums.HASH_ALGORITHM}
         if self.resource_id:
             # Only the file changes; the resource's name, description etc. stay.
             return self.api.call("resource_patch", id=self.resource_id, url_type="upload",
-                                 s3_key=key)
+                                 s3_key=key, **checksum)
         return self.api.call("resource_create", package_id=self.dataset, url_type="upload",
-                             s3_key=key, name=self.name)
+                             s3_key=key, name=self.name, **checksum)
 

@@ -17,7 +17,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import retry_policy
-from ..checksums import content_md5
+from ..checksums import content_md5, md5_of_range
 from ..failures import s3_error
 from ..parts import part_count, part_range
 from ..s3_config import client_config
@@ -43,6 +43,24 @@ def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int) -> dic
         if int(part["size"]) == end - start:
             done[number] = part["etag"]
     return done
+
+
+def matching_parts(path: str, size: int, part_size: int,
+                   done: dict[int, str]) -> dict[int, str]:
+    """Of the parts S3 holds, those whose ETag is the MD5 of the local file's bytes for
+    that part: a part of the same size but other bytes (a disk that changed under the
+    same name and time) is sent again. An ETag that is no MD5 (some stores' encrypted
+    objects) is trusted by its size, as `merge_listed` checked it."""
+    kept = {}
+    with open(path, "rb") as f:
+        for number, etag in done.items():
+            md5 = etag.strip('"').lower()
+            if len(md5) != 32 or any(c not in "0123456789abcdef" for c in md5):
+                kept[number] = etag
+                continue
+            if md5_of_range(f, *part_range(size, part_size, number)) == md5:
+                kept[number] = etag
+    return kept
 
 
 def _xml_field(text: str, name: str) -> str:

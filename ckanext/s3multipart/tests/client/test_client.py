@@ -6,6 +6,7 @@ and refusals: exit status 1 with the server's message, never a traceback.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -309,13 +310,66 @@ def test_a_part_that_keeps_failing_stops_the_upload(env, live_ckan, s3_proxy, mo
     assert len(s3_proxy.puts) == 6 and resources() == []
 
 
+# Checksums --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_the_resource_records_the_files_sha256_and_a_download_checks_it(
+        mode, env, live_ckan, ckan_config, monkeypatch, tmp_path, cache):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    path = make_file(tmp_path, "survey.bin", 11 * MiB + 1)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources()
+    assert resource["hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert resource["hash_algorithm"] == "sha256"
+    output = client(cache, "download", "--resource", resource["id"], "-o",
+                    str(tmp_path / "back"), user=env.publisher, url=live_ckan)
+    assert "(SHA-256 matches the resource's)" in output
+
+
+def test_a_download_that_does_not_match_the_resources_sha256_fails(env, live_ckan, tmp_path,
+                                                                  cache, s3):
+    path = make_file(tmp_path, "survey.bin", 1000)
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    (resource,) = resources()
+    # Replaced behind CKAN's back, same length: only the checksum tells.
+    s3.put_object(Bucket=BUCKET, Key=resource["s3_key"], Body=os.urandom(1000))
+    output = client(cache, "download", "--resource", resource["id"], "-o",
+                    str(tmp_path / "got"), user=env.publisher, url=live_ckan, status=1)
+    assert output.strip().splitlines()[-1].startswith(
+        f"Error: checksum mismatch: resource {resource['id']} records SHA-256 "
+        f"{resource['hash']}, the download is ")
+    assert not (tmp_path / "got").exists()
+    assert (tmp_path / "got.part").stat().st_size == 1000  # kept for inspection
+
+
+def test_a_file_changed_during_its_upload_makes_no_resource(env, live_ckan, s3_proxy, tmp_path,
+                                                            cache):
+    path = make_file(tmp_path, "moving.bin", 11 * MiB)
+    s3_proxy.reset(delay=1.0)
+    process = start_client(cache, live_ckan, env.publisher, "--dataset", "big-data", str(path))
+    wait_for_parts(s3_proxy, 1, process, stored=False)
+    with open(path, "r+b") as f:
+        f.write(b"edited while uploading")
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 1, output
+    assert output.strip().splitlines()[-1] == (
+        f"Error: {path} changed while it was uploaded; run the same command again to upload "
+        "it as it is now")
+    assert resources() == []
+
+
 # Resume -----------------------------------------------------------------------------------
 
 def start_client(cache: pathlib.Path, url: str, user: dict, *args: str) -> subprocess.Popen:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "CKAN_API_TOKEN": user["token"]}
+    # A shell script's background job (`.ci/run`'s legs) starts with SIGINT ignored, and
+    # Python keeps it so; a publisher's terminal delivers Ctrl-C, which is what this models.
     return subprocess.Popen([sys.executable, "-c", NO_CKAN, "upload", "--ckan-url", url, *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_parts(proxy, count: int, process: subprocess.Popen, timeout: float = 60,
@@ -382,6 +436,35 @@ def test_an_interrupted_upload_resumes_where_it_stopped(mode, stop, env, live_ck
     client(cache, "download", "--resource", resource["id"], "-o", str(tmp_path / "back"),
            user=env.publisher, url=live_ckan)
     assert (tmp_path / "back").read_bytes() == path.read_bytes()
+
+
+def test_a_stored_part_whose_local_bytes_changed_is_sent_again(env, live_ckan, s3_proxy,
+                                                                tmp_path, cache, s3):
+    """Same size and modification time, other bytes (a disk that changed under the same
+    name): resuming checks each stored part's ETag against the local bytes' MD5."""
+    path = make_file(tmp_path, "drift.bin", 11 * MiB)  # 3 parts
+    s3_proxy.reset(delay=1.5)
+    process = start_client(cache, live_ckan, env.publisher, "--dataset", "big-data",
+                           "--concurrency", "1", str(path))
+    wait_for_parts(s3_proxy, 1, process)
+    process.kill()
+    process.communicate(timeout=60)
+    settle(s3_proxy)
+    state = saved_state(cache)
+    listed = s3.list_parts(Bucket=BUCKET, Key=state["key"], UploadId=state["upload_id"])
+    assert 1 in {p["PartNumber"] for p in listed["Parts"]}
+    before = path.stat()
+    with open(path, "r+b") as f:
+        f.write(b"X" * 10)  # inside part 1
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    s3_proxy.reset()
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    assert 1 in {p.part_number for p in part_puts(s3_proxy, state["upload_id"])}
+    (resource,) = resources()
+    assert resource["s3_key"] == state["key"]
+    assert s3.get_object(Bucket=BUCKET, Key=state["key"])["Body"].read() == path.read_bytes()
+    assert resource["hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_an_upload_that_cannot_resume_starts_again(env, live_ckan, s3_proxy, tmp_path, cache,
