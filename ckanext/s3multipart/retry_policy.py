@@ -26,6 +26,12 @@ REFRESHES: int = _POLICY["refreshes"]
 STATUSES: frozenset[int] = frozenset(_POLICY["statuses"])
 CODES: frozenset[str] = frozenset(_POLICY["codes"])
 REFRESH_CODES: frozenset[str] = frozenset(_POLICY["refresh_codes"])
+# The store refused a part whose bytes are not those its Content-MD5 names (BadDigest), or
+# not those the request's signature covers (XAmzContentSHA256Mismatch: boto3 signs the
+# payload's SHA-256 over plain HTTP): read the part again and send it again, `ATTEMPTS`
+# times; a part that keeps failing means the file changed on disk or the disk (or memory)
+# is failing.
+DIGEST_CODES: frozenset[str] = frozenset(_POLICY["digest_codes"])
 _BASE: float = _POLICY["backoff_base_seconds"]
 _CAP: float = _POLICY["backoff_cap_seconds"]
 
@@ -39,6 +45,11 @@ def backoff(retry: int) -> float:
 def retryable(status: int, code: str = "") -> bool:
     """Whether a request S3 answered with `status` (and error `code`) is worth another try."""
     return status in STATUSES or code in CODES
+
+
+def digest_refused(code: str) -> bool:
+    """Whether S3 refused a part's bytes as not those its Content-MD5 names."""
+    return code in DIGEST_CODES
 
 
 def needs_refresh(status: int, code: str = "", message: str = "") -> bool:

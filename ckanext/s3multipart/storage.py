@@ -55,7 +55,22 @@ def _client(service: str, endpoint: str | None, region: str, style: str,
         for operation in ("PutObject", "UploadPart"):
             client.meta.events.register(f"before-parameter-build.s3.{operation}",
                                         _add_content_md5)
+            client.meta.events.register(f"needs-retry.s3.{operation}", _retry_bad_digest)
     return client
+
+
+def _retry_bad_digest(response: tuple[Any, dict[str, Any]] | None, attempts: int,
+                      **kwargs: Any) -> float | None:
+    """Seconds to wait before sending again a body the store refused as not the bytes its
+    Content-MD5 names (botocore's own retries leave BadDigest alone); botocore reads the
+    body again from its start. None: not this handler's to retry."""
+    if response is None:
+        return None
+    code = response[1].get("Error", {}).get("Code", "")
+    if retry_policy.digest_refused(code) and attempts < retry_policy.SERVER_ATTEMPTS:
+        log.warning("S3 refused a part as changed on the way (%s); sending it again", code)
+        return retry_policy.backoff(attempts)
+    return None
 
 
 def _add_content_md5(params: dict[str, Any], **kwargs: Any) -> None:

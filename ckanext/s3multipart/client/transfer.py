@@ -30,6 +30,10 @@ class UploadError(Exception):
     """An upload cannot go on; the message says why."""
 
 
+class DigestRefused(UploadError):
+    """The store refused a part as not the bytes its Content-MD5 names (BadDigest)."""
+
+
 def merge_listed(listed: list[dict[str, Any]], size: int, part_size: int) -> dict[int, str]:
     """Parts S3 already holds that can be kept: {part number: ETag}. A listed part counts
     only if its size is the plan's for that number, so a part cut short is sent again."""
@@ -76,8 +80,10 @@ def s3_errors(operation: str) -> Iterator[None]:
     except ClientError as e:
         error = e.response.get("Error", {})
         status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "an error"
-        raise UploadError(f"{operation}: " + s3_error(status, error.get("Code") or "",
-                                                      error.get("Message") or "")) from None
+        code = error.get("Code") or ""
+        problem = UploadError if not retry_policy.digest_refused(code) else DigestRefused
+        raise problem(f"{operation}: " + s3_error(status, code,
+                                                  error.get("Message") or "")) from None
     except BotoCoreError as e:
         raise UploadError(f"S3 {operation} failed: {e}") from None
 
@@ -220,6 +226,8 @@ class PresignedTransport:
                 return etag
             code, message = _xml_field(answer.text, "Code"), _xml_field(answer.text, "Message")
             problem = s3_error(answer.status_code, code, message)
+            if retry_policy.digest_refused(code):  # sent again by send_parts, read anew
+                raise DigestRefused(f"part {number}: {problem}")
             if retry_policy.needs_refresh(answer.status_code, code, answer.text):  # sign again
                 with self._lock:
                     self._urls.pop(number, None)
@@ -255,15 +263,34 @@ def send_parts(transport: Transport, path: str, size: int, numbers: list[int],
     stops the rest. Memory stays near concurrency x part size whatever the file size."""
     part_size, concurrency = transport.part_size, transport.concurrency
 
-    def send(number: int) -> tuple[int, str, int]:
+    def read(number: int) -> bytes:
         start, end = part_range(size, part_size, number)
-        length = end - start
         with open(path, "rb") as f:
             f.seek(start)
-            data = f.read(length)
-        if len(data) != length:
+            data = f.read(end - start)
+        if len(data) != end - start:
             raise UploadError(f"{path} changed while it was read; run the command again")
-        return number, transport.put_part(number, data, content_md5(data)), length
+        return data
+
+    def send(number: int) -> tuple[int, str, int]:
+        data = read(number)
+        md5 = content_md5(data)
+        for attempt in range(1, retry_policy.ATTEMPTS + 1):
+            try:
+                return number, transport.put_part(number, data, md5), len(data)
+            except DigestRefused as refused:
+                problem = str(refused)
+            # The store saw other bytes than those hashed: read the part again, from disk.
+            data = read(number)
+            if content_md5(data) != md5:
+                raise UploadError(f"part {number} of {path} changed on disk during the upload; "
+                                  "run the same command again to upload the file as it is now")
+            if attempt < retry_policy.ATTEMPTS:
+                time.sleep(retry_policy.backoff(attempt))
+        raise UploadError(f"part {number} of {path} was refused {retry_policy.ATTEMPTS} times "
+                          f"as not the bytes read from disk ({problem}): the file is changing "
+                          "or the disk (or memory) is failing; check it, then run the same "
+                          "command again")
 
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3multipart-part")
     pending: set[Future[tuple[int, str, int]]] = set()

@@ -174,3 +174,15 @@ def serve(app: Any, port: int) -> Any:
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def first_tries(number: int, count: int = 1) -> Callable[[PartPut], bool]:
+    """For `flip` (or `spoil`): the first `count` tries of part `number`, in any upload."""
+    seen: list[PartPut] = []
+
+    def chosen(part: PartPut) -> bool:
+        if part.part_number != number:
+            return False
+        seen.append(part)
+        return len(seen) <= count
+    return chosen

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from ckanext.s3multipart import credentials, retry_policy
 from ckanext.s3multipart.client.main import main
 
+from ..s3proxy import first_tries
 from ..support import BUCKET
 
 pytestmark = pytest.mark.usefixtures("store", "with_plugins")
@@ -37,7 +38,7 @@ NO_CKAN = ("import sys; sys.modules['ckan'] = None; "
 
 
 @pytest.fixture(autouse=True)
-def counts_table(env, migrate_db_for):
+def plugin_tables(env, migrate_db_for):
     """Downloads are counted in the plugin's table (made by its migration, after clean_db)."""
     migrate_db_for("s3multipart")
 
@@ -325,6 +326,38 @@ def test_the_resource_records_the_files_sha256_and_a_download_checks_it(
     output = client(cache, "download", "--resource", resource["id"], "-o",
                     str(tmp_path / "back"), user=env.publisher, url=live_ckan)
     assert "(SHA-256 matches the resource's)" in output
+
+
+@pytest.mark.stores("rgw")  # moto would store the changed byte: it ignores Content-MD5
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_a_part_changed_on_the_way_is_refused_and_sent_again(
+        mode, env, live_ckan, s3_proxy, ckan_config, monkeypatch, tmp_path, cache, s3):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    monkeypatch.setattr(retry_policy, "backoff", lambda retry: 0.01)
+    path = make_file(tmp_path, "survey.bin", 11 * MiB)
+    s3_proxy.reset(flip=first_tries(2, count=2))
+    client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+           url=live_ckan)
+    assert [p.status for p in s3_proxy.puts if p.part_number == 2] == [400, 400, 200]
+    (resource,) = resources()
+    assert s3.get_object(Bucket=BUCKET, Key=resource["s3_key"])["Body"].read() == \
+        path.read_bytes()
+
+
+@pytest.mark.stores("rgw")
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_a_part_refused_every_time_stops_the_upload_naming_it(
+        mode, env, live_ckan, s3_proxy, ckan_config, monkeypatch, tmp_path, cache):
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    monkeypatch.setattr(retry_policy, "backoff", lambda retry: 0.01)
+    path = make_file(tmp_path, "survey.bin", 11 * MiB)
+    s3_proxy.reset(flip=lambda part: part.part_number == 3)
+    output = client(cache, "upload", "--dataset", "big-data", str(path), user=env.publisher,
+                    url=live_ckan, status=1)
+    assert f"part 3 of {path} was refused {retry_policy.ATTEMPTS} times" in output
+    assert "the file is changing or the disk (or memory) is failing" in output
+    assert len([p for p in s3_proxy.puts if p.part_number == 3]) == retry_policy.ATTEMPTS
+    assert resources() == []
 
 
 def test_a_download_that_does_not_match_the_resources_sha256_fails(env, live_ckan, tmp_path,
