@@ -1,4 +1,5 @@
-"""bin/demo's server: moto as S3 + STS, CKAN with the plugin, demo users and data.
+"""bin/demo's server: moto as S3 + STS, CKAN with the plugin and a jobs worker, demo
+users and data.
 
 Run by bin/demo (which installs and starts what is missing first); Ctrl-C stops it.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -74,6 +76,8 @@ def main() -> None:
     with app.apps["flask_app"]._wsgi_app.app_context() if hasattr(app, "apps") else \
             app._wsgi_app.app_context():
         seed()
+    # The background jobs (each upload's checksum verification) run as on a real site.
+    worker = subprocess.Popen(devsupport.jobs_worker_command(INI))
     server = make_server(HOST, CKAN_PORT, app, threaded=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -82,11 +86,14 @@ def main() -> None:
     print(f"""
   CKAN with ckanext-s3multipart is running: http://{HOST}:{CKAN_PORT}/dataset/big-data
   S3 + STS (moto):  http://{HOST}:{S3_PORT}  bucket {BUCKET}
+  Background jobs:  `ckan jobs worker` (pid {worker.pid}) verifies each upload's SHA-256
   Log in as  publisher / {PASSWORD}   (editor of demo-org, may upload)
          or  admin     / {PASSWORD}   (sysadmin)
   Ctrl-C stops it.
 """, flush=True)
     stop.wait()
+    worker.terminate()
+    worker.wait(timeout=30)
     server.shutdown()
     s3.stop()
     print("demo stopped", flush=True)

@@ -1,6 +1,6 @@
 """The plugin: CKAN's interfaces wired to the modules that do the work (blanket
 decorators for config declarations, helpers, actions, auth functions, validators,
-blueprints and commands; IConfigurer and IUploader by hand)."""
+blueprints and commands; IConfigurer, IUploader and IPackageController by hand)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ from typing import Any
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 
-from . import config, helpers, upload_field, views
+from . import config, helpers, upload_field, verification, views
 from .logic import action, auth, validators
 
 
@@ -24,6 +24,7 @@ class S3MultipartPlugin(p.SingletonPlugin):
 
     p.implements(p.IConfigurer)
     p.implements(p.IUploader, inherit=True)
+    p.implements(p.IPackageController, inherit=True)
 
     # IConfigurer
 
@@ -40,3 +41,9 @@ class S3MultipartPlugin(p.SingletonPlugin):
     def get_uploader(self, upload_to: str, old_filename: str | None = None) -> None:
         # Group, user and site images stay with CKAN's default storage.
         return None
+
+    # IPackageController
+
+    def after_dataset_show(self, context: dict[str, Any], pkg_dict: dict[str, Any]) -> None:
+        # Each S3 resource's fixity check, as `s3_verification` (verification.py).
+        verification.add_to(pkg_dict)

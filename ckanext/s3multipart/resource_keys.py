@@ -1,7 +1,9 @@
 """Resources that point at S3 objects through `s3_key`.
 
 On create and update, a new or changed `s3_key` must lie under the dataset's prefix
-and exist; `size` and `mimetype` then come from the store, never from the client.
+and exist; `size` and `mimetype` then come from the store, never from the client, and a
+`hash` the client gives is its claim (lowercase SHA-256), checked later by the
+verification job (verification.py).
 """
 from __future__ import annotations
 
@@ -11,21 +13,41 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from . import config, keys, limits, media_types, storage, upload_field
+from .checksums import HASH_ALGORITHM
 
 
 def _stored_keys(package_id: str | None) -> dict[str, dict[str, Any]]:
     package = model.Package.get(package_id) if package_id else None
     if package is None:
         return {}
-    return {r.id: {"s3_key": r.extras.get("s3_key"), "size": r.size, "mimetype": r.mimetype}
+    return {r.id: {"s3_key": r.extras.get("s3_key"), "size": r.size, "mimetype": r.mimetype,
+                   "hash": r.hash or ""}
             for r in package.resources if r.extras.get("s3_key")}
 
 
-def _error(index: int, total: int, message: str) -> tk.ValidationError:
+def _error(index: int, total: int, message: str, field: str = "s3_key") -> tk.ValidationError:
     # Same shape as CKAN's own resource errors: one dict per resource, in order.
     errors: list[dict[str, Any]] = [{} for _ in range(total)]
-    errors[index] = {"s3_key": [message]}
+    errors[index] = {field: [message]}
     return tk.ValidationError({"resources": errors})
+
+
+def _claimed_hash(resource: dict[str, Any], previous: dict[str, Any] | None) -> str | None:
+    """The SHA-256 a client claims for a new object, lowercase; "" for none. None when
+    it is no SHA-256 (the message is then the caller's). A hash carried over from the
+    previous object (resource_patch keeps every field) is that object's, not this one's."""
+    claim = resource.get("hash")
+    if not isinstance(claim, str) or not claim.strip():
+        return ""
+    if previous and claim == previous["hash"]:
+        return ""
+    algorithm = resource.get("hash_algorithm") or HASH_ALGORITHM
+    claim = claim.strip().lower()
+    if algorithm.lower() != HASH_ALGORITHM:
+        return claim  # another algorithm: kept as given, verified by nothing here
+    if len(claim) != 64 or any(c not in "0123456789abcdef" for c in claim):
+        return None
+    return claim
 
 
 def check(data_dict: dict[str, Any]) -> None:
@@ -74,6 +96,17 @@ def check(data_dict: dict[str, Any]) -> None:
         problem = limits.too_large(head["ContentLength"], config.max_size(), "The object")
         if problem:
             raise _error(index, len(resources), problem)
+        claim = _claimed_hash(resource, previous)
+        if claim is None:
+            raise _error(index, len(resources), tk._(
+                "hash must be the file's SHA-256 as 64 hexadecimal digits (or give its "
+                "hash_algorithm)"), "hash")
+        if claim or previous:
+            resource["hash"] = claim
+            if claim and not resource.get("hash_algorithm"):
+                resource["hash_algorithm"] = HASH_ALGORITHM
+            elif not claim:
+                resource.pop("hash_algorithm", None)
         name = keys.file_name(key)
         resource.update(url_type="upload", url=name, size=head["ContentLength"],
                         mimetype=head.get("ContentType") or media_types.guess(name))

@@ -11,7 +11,7 @@ from ckan.lib.navl.dictization_functions import DataError
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError as CSRFError
 
-from .. import authz, downloads, grants, resource_keys, storage
+from .. import authz, downloads, grants, resource_keys, storage, verification
 from . import schema
 
 __all__ = [
@@ -191,17 +191,34 @@ def s3multipart_upload_abort(context, data, package):
 @tk.chained_action
 def package_create(up_func, context, data_dict):
     _check_resources("package_create", context, data_dict)
-    return up_func(context, data_dict)
+    result = up_func(context, data_dict)
+    _schedule_verification(context)
+    return result
 
 
 @tk.chained_action
 def package_update(up_func, context, data_dict):
     _check_resources("package_update", context, data_dict)
-    return up_func(context, data_dict)
+    result = up_func(context, data_dict)
+    _schedule_verification(context)
+    return result
+
+
+def _schedule_verification(context: dict[str, Any]) -> None:
+    # CKAN's actions leave the saved dataset in the context, and have committed it unless
+    # their caller defers the commit (resource_create does): the job may only run after.
+    package = context.get("package")
+    if package is not None:
+        verification.schedule(package.id, committed=not context.get("defer_commit"))
 
 
 def _check_resources(action: str, context: dict[str, Any], data_dict: dict[str, Any]) -> None:
     """Verify new `s3_key`s (resource_create/update and package_patch end up here too)."""
+    for resource in data_dict.get("resources") or []:
+        if isinstance(resource, dict):
+            # What resource_show adds is the record's, never the resource's: a show-edit-
+            # update round trip (resource_patch) must not store it as an extra.
+            resource.pop("s3_verification", None)
     if not any(isinstance(r, dict) and r.get("s3_key") for r in data_dict.get("resources") or []):
         return
     # Auth first, so that nobody learns from the answer which objects exist.

@@ -1,6 +1,6 @@
 """Development support shared by the tests, `bin/bench` and `bin/demo` (the extension
-never imports it): a stand-in for Solr, free ports on 127.0.0.1, Debian's Chromium and
-the browser's modules run through Node.
+never imports it): a stand-in for Solr, free ports on 127.0.0.1, Debian's Chromium, the
+browser's modules run through Node and `ckan jobs worker` without Solr.
 The bucket's CORS rule for a site is the product's own, `cli.bucket.cors_rule`."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pathlib
 import re
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -107,3 +108,18 @@ def _search_database(self: Any, query: dict[str, Any], permission_labels: list[s
     self.facets = {}
     self.raw_response = {}
     return {"results": self.results, "count": self.count}
+
+
+_WORKER = """
+import sys
+from ckanext.s3multipart.tests.devsupport import no_solr
+no_solr()
+from ckan.cli.cli import ckan
+ckan(["-c", sys.argv[1], "jobs", "worker", *sys.argv[2:]])
+"""
+
+
+def jobs_worker_command(ini: str, *options: str) -> list[str]:
+    """`ckan -c INI jobs worker OPTIONS` (e.g. --burst) as a command, with `no_solr`: the
+    background jobs' process has no Solr either."""
+    return [sys.executable, "-c", _WORKER, ini, *options]

@@ -174,7 +174,7 @@ def test_an_expired_part_url_is_refused(env, api, store):
 
 
 @pytest.mark.ckan_config("ckanext.s3multipart.download_expiry", "1")
-def test_an_expired_download_url_is_refused(env, app, store, counts_table):
+def test_an_expired_download_url_is_refused(env, app, store, plugin_tables):
     resource = post_file(app, env.publisher, "resource_create", "fresh.csv", b"a,b\n",
                          package_id="big-data")
     location = download(app, resource).headers["Location"]

@@ -9,7 +9,7 @@ import requests
 
 from ..support import BUCKET, download, post_file
 
-pytestmark = pytest.mark.usefixtures("store", "counts_table")
+pytestmark = pytest.mark.usefixtures("store", "plugin_tables")
 
 NAME = "Données 2024 — final.csv"
 BODY = "a,b\n1,é\n".encode()

@@ -17,8 +17,8 @@ YESTERDAY = TODAY - datetime.timedelta(days=1)
 
 
 @pytest.fixture
-def resource(counts_table, app):
-    return post_file(app, counts_table.publisher, "resource_create", "counted.csv", b"c\n",
+def resource(plugin_tables, app):
+    return post_file(app, plugin_tables.publisher, "resource_create", "counted.csv", b"c\n",
                      package_id="big-data")
 
 
@@ -96,7 +96,7 @@ def test_stats_of_a_private_resource_follow_resource_show(env, app, api, private
     stats(api, resource, None, status=403)
 
 
-def test_bad_input_is_a_4xx(api, counts_table):
+def test_bad_input_is_a_4xx(api, plugin_tables):
     assert api.call("s3multipart_download_stats", None, status=409)["id"]
     api.call("s3multipart_download_stats", None, status=404, id="no-such-resource")
 

@@ -1,4 +1,4 @@
-"""The plugin's alembic migration (what `ckan db upgrade -p s3multipart` runs)."""
+"""The plugin's alembic migrations (what `ckan db upgrade -p s3multipart` runs)."""
 from __future__ import annotations
 
 import datetime
@@ -7,10 +7,11 @@ import ckan.model as model
 import pytest
 import sqlalchemy as sa
 
-from ckanext.s3multipart.model import DownloadCount
+from ckanext.s3multipart.model import DownloadCount, Verification
 
 TABLE = "s3multipart_download_count"
-HEAD = "2f6c1a9e4b7d"
+VERIFICATION = "s3multipart_verification"
+FIRST, HEAD = "2f6c1a9e4b7d", "7c3d5e8f9a1b"
 
 
 def tables() -> set[str]:
@@ -29,16 +30,22 @@ def test_migration_runs_on_an_empty_database_and_again(migrate_db_for):
     try:
         assert tables() == set()
         migrate_db_for("s3multipart")
-        assert {TABLE, "s3multipart_alembic_version"} <= tables()
+        assert {TABLE, VERIFICATION, "s3multipart_alembic_version"} <= tables()
         assert plugin_version() == HEAD
 
         migrate_db_for("s3multipart")  # nothing left to do: no error, same version
         assert plugin_version() == HEAD
 
-        migrate_db_for("s3multipart", "base", forward=False)
-        assert TABLE not in tables()
+        # A site that ran only the first migration gets the second on its next upgrade.
+        migrate_db_for("s3multipart", FIRST, forward=False)
+        assert TABLE in tables() and VERIFICATION not in tables()
         migrate_db_for("s3multipart")
-        assert TABLE in tables()
+        assert VERIFICATION in tables() and plugin_version() == HEAD
+
+        migrate_db_for("s3multipart", "base", forward=False)
+        assert not {TABLE, VERIFICATION} & tables()
+        migrate_db_for("s3multipart")
+        assert {TABLE, VERIFICATION} <= tables()
     finally:
         model.repo.init_db()  # CKAN's tables back for the tests that follow
 
@@ -53,3 +60,12 @@ def test_the_table_matches_the_model(migrate_db_for):
     model.Session.add(DownloadCount(resource_id="r", day=datetime.date(2024, 1, 2), count=3))
     model.Session.commit()
     assert model.Session.query(DownloadCount).one().count == 3
+
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+def test_the_verification_table_matches_the_model(migrate_db_for):
+    migrate_db_for("s3multipart")
+    columns = {c["name"] for c in sa.inspect(model.meta.engine).get_columns(VERIFICATION)}
+    assert columns == {c.name for c in Verification.__table__.columns}
+    primary = sa.inspect(model.meta.engine).get_pk_constraint(VERIFICATION)
+    assert primary["constrained_columns"] == ["resource_id"]

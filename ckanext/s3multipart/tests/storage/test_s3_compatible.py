@@ -59,7 +59,7 @@ def test_aws_keeps_botocores_checksum_default(monkeypatch, ckan_config):
     ("virtual", "https://ckan-test-bucket.objects.example.org/"),
 ])
 def test_download_links_follow_endpoint_and_addressing_style(
-        env, app, counts_table, monkeypatch, ckan_config, style, prefix):
+        env, app, plugin_tables, monkeypatch, ckan_config, style, prefix):
     resource = post_file(app, env.publisher, "resource_create", "styled.csv", b"s\n",
                          package_id="big-data")
     # Presigning needs no request to the store, so any endpoint shows the URL's shape.
