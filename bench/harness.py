@@ -178,14 +178,18 @@ class Ckan:
         self.url = conf["ckan.site_url"]
         self.config = config
         app = make_app(conf)
-        flask_app = app.apps["flask_app"]._wsgi_app if hasattr(app, "apps") else app._wsgi_app
-        with flask_app.app_context():
+        self.flask_app = (app.apps["flask_app"] if hasattr(app, "apps") else app)._wsgi_app
+        with self.app_context():
             self.dataset, self.token = self.seed()
         self.counter = Counter(app)
         port = int(self.url.rsplit(":", 1)[1])
         self.server = make_server("127.0.0.1", port, self.counter, threaded=True)
         import threading
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def app_context(self) -> Any:
+        """CKAN's application context, for actions called from the bench itself."""
+        return self.flask_app.app_context()
 
     def use(self, services: Services) -> None:
         """Point the plugin at this store (its keys, role and bucket) and let the site's

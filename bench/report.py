@@ -75,12 +75,21 @@ def faults_row(f: dict[str, Any]) -> Row:
             "all complete and match, none left", met(ok))
 
 
+def verification_row(v: dict[str, Any]) -> Row:
+    return ("V", f"Fixity job (`verification.run`, as `ckan jobs worker` runs it), "
+            f"{human(v['size'])} object read back and hashed",
+            f"{v['speed']:.1f} MiB/s ({v['seconds']:.1f} s), {v['status']}",
+            "(none set; reported)", "-" if v["status"] == "verified" else met(False))
+
+
 def store_rows(r: dict[str, Any]) -> list[Row]:
     rows = []
     if r.get("throughput"):
         rows.append(throughput_row(r["throughput"]))
     if r.get("wan"):
         rows += wan_rows(r["wan"])
+    if r.get("verification"):
+        rows.append(verification_row(r["verification"]))
     if r.get("faults"):
         rows.append(faults_row(r["faults"]))
     return rows
@@ -92,7 +101,7 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
     measured = {kind: store_rows(rows) for kind, rows in r["stores"].items()}
     if len(measured) > 1:  # side by side, one column a store
         names = [stores.NAMES[kind] for kind in measured]
-        out += [f"Rows 1, 1b, 2 and F on each store; rows 3 to 7 on {r['main_store']}.", "",
+        out += [f"Rows 1, 1b, 2, V and F on each store; rows 3 to 7 on {r['main_store']}.", "",
                 "| # | benchmark | " + " | ".join(names) + " | target |",
                 "|---|---|" + "---|" * len(names) + "---|"]
         # Keyed by store: a benchmark that failed on one store leaves its cell empty.

@@ -43,10 +43,12 @@ def sizes() -> dict[str, int]:
     if QUICK:
         return {"throughput": 32 * MiB, "wan": 16 * MiB, "ckan_small": 16 * MiB,
                 "ckan": 64 * MiB, "memory_big": 128 * MiB, "resume": 64 * MiB,
-                "fault": 16 * MiB, "fault_runs": 4, "repeat": 1, "load_seconds": 5}
+                "fault": 16 * MiB, "fault_runs": 4, "repeat": 1, "load_seconds": 5,
+                "verification": 64 * MiB}
     return {"throughput": 256 * MiB, "wan": 256 * MiB, "ckan_small": 64 * MiB,
             "ckan": 1 * GiB, "memory_big": 4 * GiB, "resume": 128 * MiB,
-            "fault": 64 * MiB, "fault_runs": 20, "repeat": 5, "load_seconds": 30}
+            "fault": 64 * MiB, "fault_runs": 20, "repeat": 5, "load_seconds": 30,
+            "verification": 1 * GiB}
 
 
 def versions() -> dict[str, str]:
@@ -62,9 +64,9 @@ def versions() -> dict[str, str]:
 
 
 # Measured on every store; the rest on the first store asked for (moto by default).
-ON_EVERY_STORE = ("throughput", "wan", "faults")
+ON_EVERY_STORE = ("throughput", "wan", "verification", "faults")
 BENCHMARKS = ("throughput", "wan", "ckan", "memory", "resume", "credentials", "planning",
-              "faults")
+              "verification", "faults")
 
 
 def main() -> None:
@@ -180,6 +182,9 @@ def run_store(services: Services, ckan: Ckan, browser: Browser, size: dict[str, 
                                                                    size["load_seconds"])):
         results["credentials"] = k
     context.close()
+    if v := attempt("verification", lambda: server_load.verification(
+            services, ckan, size["verification"])):
+        mine["verification"] = v
     if f := attempt("faults", lambda: robustness.faults(services, ckan, browser, size["fault"],
                                                         size["fault_runs"])):
         mine["faults"] = f

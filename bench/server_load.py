@@ -1,5 +1,6 @@
 """What an upload costs CKAN and the page: requests, bytes and CPU per upload (and CKAN's
-own upload field), the page's memory, credential issuing under load, and part planning.
+own upload field), the page's memory, credential issuing under load, part planning, and
+the fixity job's reading speed.
 Each returns its figures for bench/report.py; none asserts a target."""
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from bench.harness import (
     data_file,
     human,
     log,
+    sha256_file,
 )
 from ckanext.s3multipart.tests import devsupport
 
@@ -147,3 +149,29 @@ def planning() -> dict[str, Any]:
         rows.append({"label": label, "part_size": part_size, "count": count,
                      "browser_agrees": (js["partSize"], js["partCount"]) == (part_size, count)})
     return {"rows": rows}
+
+
+def verification(services: Services, ckan: Ckan, size: int) -> dict[str, Any]:
+    """The fixity job on an object of `size`: `verification.run`, the function `ckan jobs
+    worker` runs, timed in CKAN's process (the worker only adds its fork)."""
+    import ckan.model as model
+    from ckan.logic import get_action
+
+    from ckanext.s3multipart import keys
+    from ckanext.s3multipart import verification as fixity
+
+    path = data_file(size)
+    with ckan.app_context():
+        package = model.Package.get(ckan.dataset)
+        key = keys.new_upload_prefix(package.owner_org, package.id) + "verify.bin"
+        log(f"verification: storing {human(size)}")
+        services.s3.upload_file(str(path), BUCKET, key)
+        site_user = get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+        resource = get_action("resource_create")({"user": site_user, "ignore_auth": True}, {
+            "package_id": package.id, "url_type": "upload", "s3_key": key,
+            "hash": sha256_file(path)})
+        started = time.monotonic()
+        status = fixity.run(resource["id"], key)
+        seconds = time.monotonic() - started
+    services.drop(key)
+    return {"size": size, "seconds": seconds, "status": status, "speed": size / seconds / MiB}
