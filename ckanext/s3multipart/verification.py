@@ -61,14 +61,18 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def _claim(resource: model.Resource) -> str:
-    # A hash in another algorithm is no SHA-256 claim: it is compared with nothing.
-    algorithm = (resource.extras or {}).get("hash_algorithm") or HASH_ALGORITHM
-    return (resource.hash or "").strip().lower() if algorithm.lower() == HASH_ALGORITHM else ""
+def claim(hash_value: str | None, algorithm: str | None) -> str:
+    """The SHA-256 a resource claims, lowercase; "" for none. A hash in another algorithm
+    is no SHA-256 claim: it is compared with nothing."""
+    if (algorithm or HASH_ALGORITHM).lower() != HASH_ALGORITHM:
+        return ""
+    return (hash_value or "").strip().lower()
 
 
 def due(resource: model.Resource) -> Due:
-    return Due(resource.id, resource.extras["s3_key"], _claim(resource), resource.size)
+    return Due(resource.id, resource.extras["s3_key"],
+               claim(resource.hash, (resource.extras or {}).get("hash_algorithm")),
+               resource.size)
 
 
 def records(resource_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -220,10 +224,10 @@ def run(resource_id: str, key: str) -> str:
 
 # Reading, for resource_show and the resource page
 
-def shown(record: dict[str, Any] | None, key: str, claim: str) -> dict[str, Any]:
+def shown(record: dict[str, Any] | None, key: str, claimed: str) -> dict[str, Any]:
     """What `resource_show` says of a resource's check (`s3_verification`)."""
     # A record of another object or of another claim says nothing of this one.
-    if not record or record["s3_key"] != key or record["expected"] != claim:
+    if not record or record["s3_key"] != key or record["expected"] != claimed:
         return {"status": "not_verified"}
     answer: dict[str, Any] = {"status": record["status"]}
     if record["checked"] is not None:
@@ -240,11 +244,9 @@ def add_to(package_dict: dict[str, Any]) -> None:
     resources = [r for r in package_dict.get("resources") or [] if r.get("s3_key")]
     known = records(r["id"] for r in resources if r.get("id"))
     for resource in resources:
-        claim = (resource.get("hash") or "").strip().lower()
-        if (resource.get("hash_algorithm") or HASH_ALGORITHM).lower() != HASH_ALGORITHM:
-            claim = ""
-        resource["s3_verification"] = shown(known.get(resource.get("id", "")),
-                                            resource["s3_key"], claim)
+        resource["s3_verification"] = shown(
+            known.get(resource.get("id", "")), resource["s3_key"],
+            claim(resource.get("hash"), resource.get("hash_algorithm")))
 
 
 # Choosing, for `ckan s3multipart verify`
