@@ -195,11 +195,13 @@ def _check_upload(package: model.Package, key: str, upload_id: str) -> None:
 
 
 def sign(package: model.Package, key: str, upload_id: str,
-         part_numbers: list[int]) -> dict[str, Any]:
+         parts: dict[int, str | None]) -> dict[str, Any]:
+    """Presigned PUT URLs for these parts ({part number: its Content-MD5, or None from
+    clients that send none}), each signed for its Content-MD5 so it takes no other bytes."""
     _check_upload(package, key, upload_id)
     expires = config.credentials_duration()
-    return {"urls": {str(n): storage.presign_part(key, upload_id, n, expires)
-                     for n in part_numbers},
+    return {"urls": {str(n): storage.presign_part(key, upload_id, n, expires, md5)
+                     for n, md5 in sorted(parts.items())},
             "expires_in": expires}
 
 

@@ -77,7 +77,8 @@ def _add_content_md5(params: dict[str, Any], **kwargs: Any) -> None:
     """Give every object and part the server sends (the Upload field, `migrate`, both
     through s3transfer, which has no option for it) a Content-MD5 of its body, so the
     store refuses bytes that changed on the way (BadDigest). s3transfer's bodies are
-    seekable chunks of the file; the body is left where it was."""
+    seekable chunks of the file; the body is left where it was. Presigning (presign_part)
+    has no Body: nothing is added, the URL signs the uploader's own MD5 if it gave one."""
     body = params.get("Body")
     if body is not None and not params.get("ContentMD5"):
         params["ContentMD5"] = checksums.content_md5(body)
@@ -153,14 +154,16 @@ def upload_exists(key: str, upload_id: str) -> bool:
         )
 
 
-def presign_part(key: str, upload_id: str, part_number: int, expires: int) -> str:
+def presign_part(key: str, upload_id: str, part_number: int, expires: int,
+                 content_md5: str | None = None) -> str:
+    """A presigned UploadPart URL. With `content_md5` (base64) the Content-MD5 header is one
+    of the signed headers: the PUT must send it, and the store refuses other bytes."""
+    params: dict[str, Any] = {"Bucket": config.bucket(), "Key": key,
+                              "UploadId": upload_id, "PartNumber": part_number}
+    if content_md5:
+        params["ContentMD5"] = content_md5
     with errors("S3", "presign UploadPart"):
-        return s3().generate_presigned_url(
-            "upload_part",
-            Params={"Bucket": config.bucket(), "Key": key,
-                    "UploadId": upload_id, "PartNumber": part_number},
-            ExpiresIn=expires,
-        )
+        return s3().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires)
 
 
 def list_parts(key: str, upload_id: str) -> list[dict[str, Any]]:

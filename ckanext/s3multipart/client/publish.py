@@ -122,8 +122,6 @@ class Upload:
         part_size = transport.part_size
         count = parts.part_count(self.size, part_size)
         todo = [n for n in range(1, count + 1) if n not in done]
-        if isinstance(transport, PresignedTransport):
-            transport.expect(todo)
         with self.progress(self.size, self.name) as bar:
             bar.update(sum(end - start for start, end in
                            (parts.part_range(self.size, part_size, n) for n in done)))

@@ -23,7 +23,7 @@ from ..parts import part_count, part_range
 from ..s3_config import client_config
 from .api import ApiError, Ckan
 
-SIGN_BATCH = 100
+SIGN_BATCH = 100  # at most, per sign call: the parts read while one call was made
 
 
 class UploadError(Exception):
@@ -177,31 +177,35 @@ class PresignedTransport:
         self.api, self.dataset = api, dataset
         self.key, self.upload_id, self.part_size = key, upload_id, part_size
         self.concurrency = concurrency
-        self._urls: dict[int, tuple[str, float]] = {}
-        self._todo: list[int] = []
+        # Each URL is signed for its part's Content-MD5, so it takes no other bytes.
+        self._urls: dict[int, tuple[str, str, float]] = {}  # number: (md5, url, good until)
+        self._read: dict[int, str] = {}  # parts read and hashed, waiting for a URL: their MD5
+        self._read_lock = threading.Lock()
         self._lock = threading.Lock()
         self._local = threading.local()
 
     def _ids(self) -> dict[str, str]:
         return {"id": self.dataset, "key": self.key, "upload_id": self.upload_id}
 
-    def expect(self, numbers: list[int]) -> None:
-        """The parts about to be sent, so URLs are signed ahead in batches."""
-        self._todo = sorted(numbers)
-
-    def _url(self, number: int) -> str:
+    def _url(self, number: int, md5: str) -> str:
+        with self._read_lock:
+            self._read[number] = md5
         with self._lock:
-            url, good_until = self._urls.get(number, ("", 0.0))
-            if url and time.monotonic() < good_until:
+            signed_md5, url, good_until = self._urls.get(number, ("", "", 0.0))
+            if url and signed_md5 == md5 and time.monotonic() < good_until:
                 return url
-            batch = [number] + [n for n in self._todo if n > number
-                                and n not in self._urls][:SIGN_BATCH - 1]
-            answer = self.api.call("s3multipart_upload_sign", part_numbers=batch, **self._ids())
+            # This part and the others read meanwhile (up to the concurrency), in one call.
+            with self._read_lock:
+                batch = {number: md5, **dict(sorted(self._read.items())[:SIGN_BATCH - 1])}
+                for n in batch:
+                    self._read.pop(n, None)
+            answer = self.api.call("s3multipart_upload_sign", **self._ids(), parts=[
+                {"part_number": n, "content_md5": digest} for n, digest in batch.items()])
             # Renewed well before S3 would refuse them.
             good_until = time.monotonic() + 0.8 * int(answer.get("expires_in") or 900)
-            for name, signed in answer["urls"].items():
-                self._urls[int(name)] = (signed, good_until)
-            return self._urls[number][0]
+            for n, digest in batch.items():
+                self._urls[n] = (digest, answer["urls"][str(n)], good_until)
+            return self._urls[number][1]
 
     def _http(self) -> requests.Session:
         if not hasattr(self._local, "http"):
@@ -214,7 +218,7 @@ class PresignedTransport:
             if attempt > 1:
                 time.sleep(retry_policy.backoff(attempt - 1))
             try:
-                answer = self._http().put(self._url(number), data=data,
+                answer = self._http().put(self._url(number, md5), data=data,
                                           headers={"Content-MD5": md5}, timeout=(10, 300))
             except requests.RequestException as e:
                 problem = type(e).__name__
@@ -223,6 +227,8 @@ class PresignedTransport:
                 etag = answer.headers.get("ETag")
                 if not etag:
                     raise UploadError(f"S3 answered part {number} without an ETag")
+                with self._lock:  # sent: its URL is not needed again
+                    self._urls.pop(number, None)
                 return etag
             code, message = _xml_field(answer.text, "Code"), _xml_field(answer.text, "Message")
             problem = s3_error(answer.status_code, code, message)

@@ -138,17 +138,25 @@ def s3multipart_upload_start(context, data, package):
                          data.get("content_type"), data.get("resource_id"))
 
 
-@_action(schema.upload_sign)
+@_action(schema.upload_sign, malformed={"parts": [
+    'Give the parts to sign as a list of objects: '
+    '[{"part_number": 1, "content_md5": "<base64 of the part\'s MD5>"}, ...]']})
 def s3multipart_upload_sign(context, data, package):
-    """Presigned UploadPart URLs for some parts of an upload.
+    """Presigned UploadPart URLs for some parts of an upload (at most 1,000 per call).
 
     :param id: the dataset's id or name
     :param key: the upload's key
     :param upload_id: the upload's id
-    :param part_numbers: list of part numbers (1 to 10,000)
-    :returns: ``urls``, {part number: URL}
+    :param parts: list of ``{part_number, content_md5}``: the part number (1 to 10,000)
+        and the base64 of the part's MD5. Each URL is signed for that Content-MD5: the PUT
+        must send it as its ``Content-MD5`` header, and the store refuses other bytes
+    :param part_numbers: (deprecated, instead of ``parts``) list of part numbers, for
+        clients that send no Content-MD5; their URLs take any bytes
+    :returns: ``urls``, {part number: URL}, and ``expires_in`` (seconds)
     """
-    return grants.sign(package, data["key"], data["upload_id"], data["part_numbers"])
+    parts = ({p["part_number"]: p["content_md5"] for p in data["parts"]} if data.get("parts")
+             else dict.fromkeys(data["part_numbers"]))
+    return grants.sign(package, data["key"], data["upload_id"], parts)
 
 
 @_action(schema.upload)

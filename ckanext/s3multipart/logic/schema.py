@@ -47,8 +47,14 @@ def upload(not_empty) -> Schema:
 
 
 @validator_args
-def upload_sign(s3multipart_part_numbers) -> Schema:
-    return {**upload(), "part_numbers": [s3multipart_part_numbers]}
+def upload_sign(ignore_missing, not_missing, ignore, s3multipart_part_number,
+                s3multipart_part_numbers, s3multipart_content_md5,
+                s3multipart_parts_to_sign) -> Schema:
+    # `parts` (with each part's Content-MD5) or, from older clients, `part_numbers`.
+    return {**upload(), "part_numbers": [ignore_missing, s3multipart_part_numbers],
+            "parts": {"part_number": [not_missing, s3multipart_part_number],
+                      "content_md5": [s3multipart_content_md5], "__extras": [ignore]},
+            "__after": [s3multipart_parts_to_sign]}
 
 
 @validator_args
