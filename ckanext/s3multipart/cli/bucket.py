@@ -17,10 +17,13 @@ from ..keys import site_root
 from .output import friendly, plural
 
 CORS_METHODS = ["PUT", "POST", "GET", "HEAD", "DELETE"]
-# The headers the browser's AWS SDK sends in STS mode, in one list with the browser test
-# that records them, so `check` cannot pass a rule the browser fails.
-STS_HEADERS: list[str] = json.loads(
-    (pathlib.Path(__file__).parents[1] / "sts_headers.json").read_text())["headers"]
+# The headers the browser sends, in one list with the browser test that records them, so
+# `check` cannot pass a rule the browser fails: on part PUTs (both modes), and in all in
+# STS mode (the AWS SDK's calls too).
+_HEADERS = json.loads((pathlib.Path(__file__).parents[1] / "sts_headers.json").read_text())
+PART_HEADERS: list[str] = _HEADERS["part_headers"]
+SDK_HEADERS: list[str] = _HEADERS["sdk_headers"]
+STS_HEADERS: list[str] = sorted({*PART_HEADERS, *SDK_HEADERS})
 
 
 def site_origin() -> str:
@@ -54,21 +57,24 @@ def cors_rule_for(rules: list[dict[str, Any]], origin: str, method: str,
 def cors_problems(rules: list[dict[str, Any]], origin: str, mode: str) -> list[str]:
     """What keeps browsers at `origin` from uploading under these CORS rules ([] = nothing)."""
     problems = []
-    put = cors_rule_for(rules, origin, "PUT", [])
-    if put is None:
+    put = cors_rule_for(rules, origin, "PUT", PART_HEADERS)
+    if put is None and cors_rule_for(rules, origin, "PUT", []) is not None:
+        problems.append(f"the rules for {origin} do not allow the headers part uploads send: "
+                        f"{', '.join(PART_HEADERS)} (AllowedHeaders *)")
+    elif put is None:
         problems.append(f"no rule lets {origin} PUT parts")
     elif not any(h.lower() == "etag" for h in put.get("ExposeHeaders", [])):
         problems.append(f"the rule for PUT from {origin} does not expose ETag")
     if mode == "sts":
         methods, headers = [], set()
         for method in ("POST", "GET", "DELETE"):
-            if cors_rule_for(rules, origin, method, STS_HEADERS) is not None:
+            if cors_rule_for(rules, origin, method, SDK_HEADERS) is not None:
                 continue
             rule = cors_rule_for(rules, origin, method, [])
             if rule is None:
                 methods.append(method)
             else:  # the method is allowed, some of the SDK's headers are not
-                headers.update(h for h in STS_HEADERS if not any(
+                headers.update(h for h in SDK_HEADERS if not any(
                     matches(allowed, h) for allowed in rule.get("AllowedHeaders", [])))
         if methods:
             problems.append(f"no rule lets {origin} send {', '.join(methods)} with the AWS "

@@ -2,6 +2,7 @@
 // MultipartUpload. No upload logic here. API calls go through CKAN's client, which sends
 // the CSRF token; credentials only ever live in this page's memory.
 import { ckanError } from './errors.js'
+import { inWorker } from './hasher.js'
 import { MultipartUpload } from './multipart.js'
 import { StsTransport } from './sts.js'
 import { PresignedTransport } from './presigned.js'
@@ -20,6 +21,9 @@ export function register (ckan, $) {
         this.status = this.el.find('.s3multipart-status')
         this.cancelButton = this.el.find('.s3multipart-cancel')
         this.keyInput = this.el.find('input[name=s3_key]')
+        // The file's SHA-256, saved as CKAN's own `hash` of the resource.
+        this.hashInput = this.el.find('input[name=hash]')
+        this.algorithmInput = this.el.find('input[name=hash_algorithm]')
         this.form = this.el.closest('form')
         this.input.on('change', this._onChoose)
         this.cancelButton.on('click', this._onCancel)
@@ -43,6 +47,7 @@ export function register (ckan, $) {
         return new MultipartUpload({
           transport,
           store: new UploadStore(this.options.dataset),
+          hash: inWorker,
           maxSize: Number(this.options.maxSize) || 0,
           onProgress: this._onProgress,
           onRetry: this._onRetry,
@@ -54,6 +59,8 @@ export function register (ckan, $) {
         const file = this.input[0].files[0]
         if (!file) return
         this.keyInput.val('')
+        this.hashInput.val('')
+        this.algorithmInput.val('')
         this.current = this.uploader()
         this.el.addClass('s3multipart-uploading').removeClass('s3multipart-done s3multipart-failed')
         this.el.find('.progress').prop('hidden', false)
@@ -81,6 +88,8 @@ export function register (ckan, $) {
 
       _finish (file, result) {
         this.keyInput.val(result.key)
+        this.hashInput.val(result.sha256)
+        this.algorithmInput.val('sha256')
         const name = result.key.split('/').pop()
         const form = this.form
         const url = form.find('#field-resource-url')

@@ -1,44 +1,62 @@
-// One file's multipart upload: start or resume, send the missing parts `concurrency`
-// at a time with retries, complete, and forget the saved state. Transport-agnostic:
-// StsTransport or PresignedTransport does the talking (the contract: transport.js).
+// One file's multipart upload: start or resume, send the parts `concurrency` at a time
+// with retries, complete, and forget the saved state. Each part goes with its
+// Content-MD5, hashed ahead of the sends (digests.js), and the result carries the
+// file's SHA-256. Transport-agnostic: StsTransport or PresignedTransport does the
+// talking (the contract: transport.js).
+import { FileDigests } from './digests.js'
+import { partKeepsChanging } from './errors.js'
 import { planParts, partRange } from './plan.js'
 import { runPool } from './pool.js'
-import { mergeListedParts } from './resume.js'
-import { UploadError, withRetry } from './retry.js'
+import { holdsBytes, mergeListedParts } from './resume.js'
+import { UploadError, classify, withRetry } from './retry.js'
 import { tooLarge } from './limits.js'
 import { Progress } from './progress.js'
 import { putPart } from './xhr.js'
 
 export class MultipartUpload {
-  /** @param {{ transport: import('./transport.js').Transport } & Record<string, any>} options */
-  constructor ({ transport, store, maxSize, onProgress = () => {}, onRetry = () => {}, onStatus = () => {}, put = putPart, retry = {} }) {
-    Object.assign(this, { transport, store, maxSize, onProgress, onRetry, onStatus, put, retry })
+  /**
+   * @param {{ transport: import('./transport.js').Transport,
+   *   hash: import('./digests.js').HashRunner } & Record<string, any>} options
+   */
+  constructor ({ transport, store, hash, maxSize, onProgress = () => {}, onRetry = () => {}, onStatus = () => {}, put = putPart, retry = {} }) {
+    Object.assign(this, { transport, store, hash, maxSize, onProgress, onRetry, onStatus, put, retry })
     this.controller = null
     this.retries = 0
   }
 
+  // Resolves to {key, size, sha256}.
   async upload (file) {
     const problem = tooLarge(file, this.maxSize)
     if (problem) throw new UploadError(problem)
     this.file = file
     this.controller = new AbortController()
     const signal = this.controller.signal
-    const { session, done, todo, plan } = await this.prepare(file)
+    const { session, held, plan } = await this.prepare(file)
     const progress = new Progress(file.size)
-    for (const n of done.keys()) {
-      const { start, end } = partRange(plan, file.size, n)
-      progress.partDone(n, end - start)
-    }
+    const done = new Map()
+    const kept = (digest) => held.has(digest.part) && holdsBytes(held.get(digest.part), digest.hex)
+    // Content-MD5 of each part hashed and still to send: what a transport may sign ahead.
+    const md5s = new Map()
+    const digests = new FileDigests(file, plan, this.hash, (digest) => {
+      if (!kept(digest)) md5s.set(digest.part, digest.base64)
+    })
     const report = () => this.onProgress(progress.snapshot())
     report()
     const timer = setInterval(report, 500)
     try {
-      await runPool(todo, session.concurrency || 4, async (n) => {
+      const numbers = Array.from({ length: plan.partCount }, (_, i) => i + 1)
+      await runPool(numbers, session.concurrency || 4, async (n) => {
         const { start, end } = partRange(plan, file.size, n)
+        const digest = await digests.part(n)
+        if (kept(digest)) {
+          done.set(n, held.get(n))
+          progress.partDone(n, end - start)
+          return
+        }
         const blob = file.slice(start, end)
         const etag = await withRetry(async () => {
-          const url = await this.transport.partUrl(n)
-          return this.put(url, blob, { signal, onProgress: (loaded) => progress.partLoaded(n, loaded) })
+          const url = await this.transport.partUrl(n, md5s)
+          return this.put(url, blob, { md5: digest.base64, signal, onProgress: (loaded) => progress.partLoaded(n, loaded) })
         }, {
           signal,
           ...this.retry,
@@ -48,32 +66,40 @@ export class MultipartUpload {
             this.retries += 1
             this.onRetry(error, n, tries)
           }
+        }).catch((error) => {
+          // Re-read and refused every time: the bytes on disk are not those hashed.
+          if (classify(error) === 'digest') throw new UploadError(partKeepsChanging(n, error.tries, error), error)
+          throw error
         })
+        md5s.delete(n)
         done.set(n, etag)
         progress.partDone(n, end - start)
       }, signal)
+      const sha256 = await digests.sha256()
       this.onStatus('completing')
       const parts = [...done.entries()].sort((a, b) => a[0] - b[0])
         .map(([part_number, etag]) => ({ part_number, etag }))
       await withRetry(() => this.transport.complete(parts), { signal, ...this.retry })
+      report()
+      this.store.clear(file)
+      return { key: session.key, size: file.size, sha256 }
     } finally {
       clearInterval(timer)
+      digests.stop()
     }
-    report()
-    this.store.clear(file)
-    return { key: session.key, size: file.size }
   }
 
   // Resume the saved upload of this file if S3 still has it, else start a new one.
+  // `held`: the stored parts of the right size, each kept once its bytes are hashed.
   async prepare (file) {
     const saved = this.store.load(file)
     if (saved) {
       try {
         const session = await this.transport.begin(file, saved)
         const plan = { partSize: saved.partSize, partCount: saved.partCount }
-        const { done, todo } = mergeListedParts(plan, file.size, await this.transport.listParts())
-        this.onStatus('resuming', { parts: done.size })
-        return { session: { ...saved, ...session }, done, todo, plan }
+        const held = mergeListedParts(plan, file.size, await this.transport.listParts()).done
+        this.onStatus('resuming', { parts: held.size })
+        return { session: { ...saved, ...session }, held, plan }
       } catch (error) {
         // Gone (completed, aborted or expired by a lifecycle rule): start afresh.
         this.store.clear(file)
@@ -90,8 +116,7 @@ export class MultipartUpload {
       throw new UploadError(problem)
     }
     this.store.save(file, { ...session, ...plan })
-    const todo = Array.from({ length: plan.partCount }, (_, i) => i + 1)
-    return { session, done: new Map(), todo, plan }
+    return { session, held: new Map(), plan }
   }
 
   // Stop sending and abort the multipart upload so S3 drops the parts it holds.

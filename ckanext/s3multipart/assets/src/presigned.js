@@ -10,6 +10,7 @@ export class PresignedTransport {
     this.resource = resource
     this.urls = new Map()
     this.signing = new Map()
+    this.used = new Set() // parts whose URL went out: a batch signs them again only if asked
   }
 
   ids () {
@@ -18,6 +19,7 @@ export class PresignedTransport {
 
   async begin (file, saved) {
     this.urls.clear()
+    this.used.clear()
     if (saved) {
       Object.assign(this, { key: saved.key, uploadId: saved.uploadId, partCount: saved.partCount })
       return { ...saved }
@@ -39,24 +41,29 @@ export class PresignedTransport {
     }
   }
 
-  // URLs are signed in batches to keep CKAN requests few, and a batch being signed is
-  // shared by every part it covers; a URL is used once.
-  async partUrl (number) {
+  // URLs are signed in batches to keep CKAN requests few: the part asked for and the next
+  // parts already hashed (`md5s`) that have no URL yet. Each URL is signed for its part's
+  // Content-MD5, so it takes no other bytes. A batch being signed is shared by every part
+  // it covers; a URL is used once.
+  async partUrl (number, md5s) {
     if (!this.urls.has(number)) {
-      if (!this.signing.has(number)) this.signBatchFrom(number)
+      if (!this.signing.has(number)) this.signBatchFrom(number, md5s)
       await this.signing.get(number)
     }
     const url = this.urls.get(number)
     this.urls.delete(number)
+    this.used.add(number)
     return url
   }
 
-  signBatchFrom (number) {
-    const wanted = []
-    for (let n = number; n < number + SIGN_BATCH && n <= this.partCount; n++) {
-      if (!this.urls.has(n) && !this.signing.has(n)) wanted.push(n)
+  signBatchFrom (number, md5s) {
+    if (!md5s.has(number)) throw new Error(`part ${number} is not hashed yet`)
+    const wanted = [number]
+    for (let n = number + 1; n < number + SIGN_BATCH && n <= this.partCount; n++) {
+      if (md5s.has(n) && !this.urls.has(n) && !this.signing.has(n) && !this.used.has(n)) wanted.push(n)
     }
-    const batch = this.api('s3multipart_upload_sign', { ...this.ids(), part_numbers: wanted })
+    const parts = wanted.map((n) => ({ part_number: n, content_md5: md5s.get(n) }))
+    const batch = this.api('s3multipart_upload_sign', { ...this.ids(), parts })
       .then((signed) => {
         for (const [n, url] of Object.entries(signed.urls)) this.urls.set(Number(n), url)
       })

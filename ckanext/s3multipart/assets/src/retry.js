@@ -1,12 +1,14 @@
 // When and how to retry a failed request: exponential backoff with full jitter
 // (AWS's recommendation), a bounded number of tries, and a separate path for
-// expired credentials or URLs, which need fresh ones rather than patience.
+// expired credentials or URLs, which need fresh ones rather than patience, and for a
+// part the store refused as not the bytes its Content-MD5 names (sent again, re-read).
 // The policy is the server's and the publisher's client's too (retry_policy.py).
 import POLICY from '../../retry_policy.json' with { type: 'json' }
 
 const RETRY_STATUS = new Set(POLICY.statuses)
 const RETRY_CODES = new Set(POLICY.codes)
 const REFRESH_CODES = new Set(POLICY.refresh_codes)
+const DIGEST_CODES = new Set(POLICY.digest_codes)
 
 export class UploadError extends Error {
   constructor (message, { status = 0, code = '', network = false } = {}) {
@@ -18,12 +20,15 @@ export class UploadError extends Error {
   }
 }
 
-// 'retry' (transient), 'refresh' (credentials or presigned URL expired) or 'fatal'.
+// 'retry' (transient), 'refresh' (credentials or presigned URL expired), 'digest' (the
+// store received other bytes than those hashed: sent again, read anew from the file, like
+// a transient failure) or 'fatal'.
 export function classify (error) {
   if (error?.name === 'AbortError') return 'fatal'
   const code = error?.code || error?.Code || error?.name
   const status = error?.status ?? error?.$metadata?.httpStatusCode ?? 0
   if (REFRESH_CODES.has(code)) return 'refresh'
+  if (DIGEST_CODES.has(code)) return 'digest'
   // S3 says "Request has expired"; Ceph RGW answers a bare AccessDenied to an expired URL
   // and to an expired session token alike. Fresh ones, then the request again: a refusal
   // that persists ends after maxRefresh.
@@ -49,9 +54,10 @@ export const sleep = (ms, signal) => new Promise((resolve, reject) => {
   signal?.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
 })
 
-// Run `attempt(n)` until it succeeds, retrying transient failures up to `maxAttempts`
-// tries in all and calling `refresh()` before retrying an expiry (at most `maxRefresh`).
-// Without `refresh`, an expiry is final.
+// Run `attempt(n)` until it succeeds, retrying transient failures (and refused digests)
+// up to `maxAttempts` tries in all and calling `refresh()` before retrying an expiry (at
+// most `maxRefresh`). Without `refresh`, an expiry is final. The error that ends it has
+// `tries`, the number of failed tries.
 export async function withRetry (attempt, {
   maxAttempts = POLICY.attempts, maxRefresh = POLICY.refreshes, signal, onRetry = () => {}, refresh = null,
   wait = sleep, delay = backoffDelay
@@ -77,8 +83,10 @@ export async function withRetry (attempt, {
         refreshes += 1
         await refresh(error)
       }
-      if (kind !== 'retry' || failures >= maxAttempts) {
+      const again = kind === 'retry' || kind === 'digest'
+      if (!again || failures >= maxAttempts) {
         if (kind === 'retry') error.message = `${error.message} (gave up after ${failures} tries)`
+        if (error && typeof error === 'object') error.tries = failures
         throw error
       }
       onRetry(error, failures)

@@ -26,8 +26,11 @@
  * @typedef {object} Transport
  * @property {(file: File, saved?: Session) => Promise<Session>} begin
  *   Start a multipart upload of `file`, or take up the saved one (resume).
- * @property {(number: number) => Promise<string>} partUrl
- *   A URL to PUT part `number` to, used for one request.
+ * @property {(number: number, md5s: Map<number, string>) => Promise<string>} partUrl
+ *   A URL to PUT part `number` to (with its Content-MD5 header), used for one request.
+ *   `md5s`: the Content-MD5 (base64) of every part hashed and still to send, `number`'s
+ *   included: PresignedTransport has CKAN sign each URL for its part's MD5, the next
+ *   ones ahead in the same request.
  * @property {(error?: Error) => Promise<void>} refresh
  *   After an expired or refused URL or credentials: the next partUrl() is freshly made.
  * @property {() => Promise<Part[]>} listParts

@@ -1,6 +1,7 @@
 // PUT one part's bytes (a Blob slice: read lazily by the browser, so memory stays flat)
 // to a presigned URL with XMLHttpRequest, the one browser API that reports upload
-// progress. Resolves to the part's ETag.
+// progress. `md5`, the part's Content-MD5, goes as a header: the store refuses other
+// bytes (BadDigest), and the URL was signed for it. Resolves to the part's ETag.
 import { s3Error } from './errors.js'
 import { UploadError } from './retry.js'
 
@@ -11,11 +12,12 @@ function errorOf (xhr) {
   return new UploadError(s3Error(xhr.status, code, message), { status: xhr.status, code })
 }
 
-export function putPart (url, blob, { signal, onProgress = () => {}, timeout = 120000, XHR = globalThis.XMLHttpRequest } = {}) {
+export function putPart (url, blob, { md5, signal, onProgress = () => {}, timeout = 120000, XHR = globalThis.XMLHttpRequest } = {}) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason)
     const xhr = new XHR()
     xhr.open('PUT', url)
+    if (md5) xhr.setRequestHeader('Content-MD5', md5)
     xhr.timeout = timeout
     xhr.upload.onprogress = (event) => onProgress(event.loaded)
     xhr.onload = () => {

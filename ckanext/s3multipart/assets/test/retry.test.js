@@ -126,3 +126,19 @@ test('cancelling stops retrying', async () => {
   }, { signal: controller.signal, wait: noWait }), /cancelled/)
   assert.equal(calls, 1)
 })
+
+test('a part the store refused as other bytes (BadDigest) is sent again, then given up', async () => {
+  assert.equal(classify(new UploadError('x', { status: 400, code: 'BadDigest' })), 'digest')
+  let calls = 0
+  const retried = []
+  const result = await withRetry(async () => {
+    calls += 1
+    if (calls < 3) throw new UploadError('BadDigest', { status: 400, code: 'BadDigest' })
+    return 'etag'
+  }, { wait: noWait, onRetry: (error, tries) => retried.push(tries) })
+  assert.equal(result, 'etag')
+  assert.deepEqual(retried, [1, 2])
+  await assert.rejects(withRetry(async () => {
+    throw new UploadError('S3 answered 400 BadDigest', { status: 400, code: 'BadDigest' })
+  }, { wait: noWait, maxAttempts: 4 }), { code: 'BadDigest', tries: 4, message: 'S3 answered 400 BadDigest' })
+})

@@ -1,8 +1,9 @@
-"""The Large file widget in headless Chromium against a live CKAN and moto's S3.
+"""The Large file widget in headless Chromium against a live CKAN and each store's S3.
 
 Real parts everywhere: Playwright drives Debian's Chromium, CKAN serves over HTTP with
-PostgreSQL and Redis, and parts go over HTTP to moto through a proxy that can fail,
-slow down or expire some of them.
+PostgreSQL and Redis, and parts go over HTTP to the store through a proxy that can fail,
+slow down, expire or change some of them. Every part carries its Content-MD5 and the
+saved resource the file's SHA-256.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import time
 import pytest
 import requests
 
-from ...cli.bucket import STS_HEADERS, cors_problems, cors_rule
+from ...cli.bucket import PART_HEADERS, STS_HEADERS, cors_problems, cors_rule
+from ..s3proxy import first_tries
 from ..support import BUCKET, log_in
 
 MiB = 1024 * 1024
@@ -46,7 +48,8 @@ def open_form(page, env) -> None:
     page.click("#resource-s3multipart-button")
 
 
-def upload(page, path: pathlib.Path) -> str:
+def upload(page, path: pathlib.Path, succeeds: bool = True) -> str:
+    """Choose the file and wait for the upload to end; the key, or the failure's status."""
     widget = page.locator('[data-module="s3multipart"]')
     widget.locator("input[type=file]").set_input_files(str(path))
     page.wait_for_function(
@@ -54,8 +57,17 @@ def upload(page, path: pathlib.Path) -> str:
         " || document.querySelector('.s3multipart-failed')",
         timeout=int(os.environ.get("UPLOAD_TIMEOUT_MS", "180000")))
     status = widget.locator(".s3multipart-status").inner_text()
+    if not succeeds:
+        assert page.locator(".s3multipart-failed").count() == 1, status
+        return status
     assert "Uploaded" in status, status
+    assert page.locator("input[name=hash]").input_value() == sha256(path.read_bytes())
+    assert page.locator("input[name=hash_algorithm]").input_value() == "sha256"
     return page.locator("input[name=s3_key]").input_value()
+
+
+def retries(page) -> int:
+    return int(page.locator('[data-module="s3multipart"]').get_attribute("data-retries") or 0)
 
 
 def assert_no_multipart_left(s3, prefix: str) -> None:
@@ -79,6 +91,8 @@ def test_upload_through_the_form_and_save(page, env, s3, big_file, ckan_config, 
     assert resource["s3_key"] == key
     assert resource["size"] == big_file.stat().st_size
     assert resource["name"] == "Grand survey 2024.bin" and resource["format"] == "BIN"
+    assert resource["hash"] == sha256(big_file.read_bytes())
+    assert resource["hash_algorithm"] == "sha256"
     head = s3.head_object(Bucket=BUCKET, Key=key)
     assert head["Metadata"] == {"ckan-site-id": "s3mp-test", "ckan-user": env.publisher["name"],
                                 "ckan-package-id": env.dataset["id"]}
@@ -91,21 +105,26 @@ def test_upload_through_the_form_and_save(page, env, s3, big_file, ckan_config, 
     assert sha256(download.content) == sha256(big_file.read_bytes())
 
 
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
 def test_the_browser_sends_only_the_headers_check_verifies(page, env, s3, s3_proxy, big_file,
-                                                           ckan_config, monkeypatch, live_ckan):
+                                                           ckan_config, monkeypatch, live_ckan,
+                                                           mode):
     """A CORS rule that allows exactly the headers `ckan s3multipart check` verifies
-    (sts_headers.json) passes the check, and an STS upload with an ACL completes under it:
-    no preflight asks for another header."""
-    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", "sts")
+    (sts_headers.json) for the mode passes the check, and an upload with an ACL completes
+    under it: no preflight asks for another header."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.acl", "private")
-    rule = {**cors_rule(live_ckan), "AllowedHeaders": STS_HEADERS}
+    headers = STS_HEADERS if mode == "sts" else PART_HEADERS
+    rule = {**cors_rule(live_ckan), "AllowedHeaders": headers}
     s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [rule]})
-    assert cors_problems([rule], live_ckan, "sts") == []
+    assert cors_problems([rule], live_ckan, mode) == []
     open_form(page, env)
     key = upload(page, big_file)
     assert s3_proxy.preflight_headers, "the browser sent no CORS preflight"
-    assert s3_proxy.preflight_headers <= set(STS_HEADERS)
-    assert "x-amz-acl" in s3_proxy.preflight_headers
+    assert s3_proxy.preflight_headers <= set(headers)
+    assert "content-md5" in s3_proxy.preflight_headers
+    if mode == "sts":
+        assert "x-amz-acl" in s3_proxy.preflight_headers
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert sha256(body) == sha256(big_file.read_bytes())
 
@@ -121,11 +140,52 @@ def test_failing_part_puts_are_retried(page, env, s3, s3_proxy, big_file, ckan_c
     key = upload(page, big_file)
     failed = [p for p in s3_proxy.puts if p.status in (500, 503)]
     assert len(failed) >= 2, [p.status for p in s3_proxy.puts]
-    assert int(page.locator('[data-module="s3multipart"]').get_attribute("data-retries")) \
-        == len(failed)
+    assert retries(page) == len(failed)
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert sha256(body) == sha256(big_file.read_bytes())
     assert_no_multipart_left(s3, env.prefix)
+
+
+# moto accepts a part whose bytes are not those its Content-MD5 names (no BadDigest): there
+# the flipped bytes would be stored, silently corrupting the object. These run on Ceph RGW.
+@pytest.mark.stores("rgw")
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_parts_changed_on_the_way_are_refused_and_sent_again(page, env, s3, s3_proxy, big_file,
+                                                           ckan_config, monkeypatch, mode):
+    """The proxy flips the last byte of part 2's first two tries and of part 5's first (the
+    length kept): the store refuses each with BadDigest, the page sends them again, and the
+    object is the file, byte for byte."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    two, five = first_tries(2, count=2), first_tries(5)
+    s3_proxy.reset(flip=lambda part: two(part) or five(part))
+    open_form(page, env)
+    key = upload(page, big_file)
+    refused = [p.part_number for p in s3_proxy.puts if p.status == 400]
+    assert sorted(refused) == [2, 2, 5]
+    assert retries(page) == 3
+    assert sorted(p.part_number for p in s3_proxy.ok_puts()) == list(range(1, 8))
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert sha256(body) == sha256(big_file.read_bytes())
+    assert_no_multipart_left(s3, env.prefix)
+
+
+@pytest.mark.stores("rgw")  # moto would store the flipped bytes (see above)
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_a_part_refused_every_time_stops_the_upload(page, env, s3, s3_proxy, big_file,
+                                                    ckan_config, monkeypatch, mode):
+    """Every try of part 3 arrives changed, as when the file changes on disk or the disk
+    fails: the upload stops, saying so and naming the part; nothing is stored."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    s3_proxy.reset(flip=lambda part: part.part_number == 3)
+    open_form(page, env)
+    status = upload(page, big_file, succeeds=False)
+    assert "part 3 was refused 6 times" in status, status
+    assert "the file changed on disk or the disk is failing" in status, status
+    assert "BadDigest" in status
+    assert [p.status for p in s3_proxy.puts if p.part_number == 3] == [400] * 6
+    assert page.locator("input[name=s3_key]").input_value() == ""
+    assert page.locator("input[name=hash]").input_value() == ""
+    assert not s3.list_objects_v2(Bucket=BUCKET, Prefix=env.prefix).get("Contents")
 
 
 def test_cancel_aborts_the_multipart_upload(page, env, s3, s3_proxy, big_file):

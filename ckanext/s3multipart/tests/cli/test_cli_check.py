@@ -5,7 +5,7 @@ import ckan.model as model
 import pytest
 
 from ... import grants
-from ...cli.bucket import STS_HEADERS
+from ...cli.bucket import PART_HEADERS, STS_HEADERS
 from ..devsupport import free_port
 from ..support import BUCKET, run
 
@@ -80,13 +80,26 @@ def test_a_cors_rule_for_another_origin_fails(env, cli, s3):
 
 @pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")
 def test_presigned_mode_needs_only_put_and_no_role(env, cli, s3):
-    # enough for presigned part PUTs, not for the AWS SDK calls of STS mode
+    # enough for presigned part PUTs (with their Content-MD5), not for the AWS SDK calls of
+    # STS mode
     good_cors(s3, origin="http://127.0.0.1:*", AllowedMethods=["PUT"],
-              AllowedHeaders=[])
+              AllowedHeaders=PART_HEADERS)
     found = lines(run(cli, "check", status=0))
     assert found["role"].startswith("SKIP") and "presigned mode" in found["role"]
     assert found["cors"].startswith("OK")
     assert found["lifecycle"].startswith("WARN") and "setup-bucket" in found["lifecycle"]
+
+
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_part_puts_need_the_content_md5_header(env, cli, s3, ckan_config, monkeypatch, mode):
+    """Every part PUT sends its Content-MD5, in both modes: a rule that allows the
+    SDK's headers but not that one fails, naming it."""
+    monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
+    good_cors(s3, AllowedHeaders=[h for h in STS_HEADERS if h != "content-md5"])
+    cors = lines(run(cli, "check", status=1))["cors"]
+    assert f"the rules for {SITE} do not allow the headers part uploads send: content-md5" \
+        in cors
+    assert "AWS SDK" not in cors
 
 
 def test_sts_mode_needs_the_sdk_methods_and_headers(env, cli, s3):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ...cli.bucket import cors_problems
 from ..support import BUCKET, run
 
 pytestmark = pytest.mark.usefixtures("store", "with_extended_cli", "bare_bucket")
@@ -102,3 +103,10 @@ def test_the_abort_rule_covers_only_the_site_prefix(env, cli, s3):
 def test_a_nonsense_period_is_refused(env, cli, s3):
     result = run(cli, "setup-bucket", "--abort-after-days", "0", status=2)
     assert "0 is not in the range" in result.output
+
+
+@pytest.mark.parametrize("mode", ["sts", "presigned"])
+def test_the_rule_written_passes_check_in_either_mode(env, cli, s3, mode):
+    """The rule lets browsers send what they send (the parts' Content-MD5 too)."""
+    run(cli, "setup-bucket")
+    assert cors_problems(cors(s3), "http://127.0.0.1:5000", mode) == []

@@ -1,12 +1,13 @@
 """Rules the browser needs in JavaScript, checked against their Python home: which listed
-parts count when an upload resumes (client/transfer.merge_listed, resume.js) and byte
-counts for people (sizes.human, progress.js)."""
+parts count when an upload resumes (client/transfer.merge_listed and matching_parts,
+resume.js) and byte counts for people (sizes.human, progress.js)."""
 from __future__ import annotations
 
+import hashlib
 import random
 
 from ckanext.s3multipart import parts, sizes
-from ckanext.s3multipart.client.transfer import merge_listed
+from ckanext.s3multipart.client.transfer import matching_parts, merge_listed
 
 from ..devsupport import in_node
 
@@ -38,6 +39,24 @@ def test_the_browser_keeps_the_parts_the_client_keeps_on_resume():
     for (size, part_size, listed), done in zip(cases, browser, strict=True):
         assert {int(n): etag for n, etag in done} == merge_listed(listed, size, part_size)
     assert any(done for done in browser) and any(len(done) < 3 for done in browser)
+
+
+def test_the_browser_trusts_a_stored_part_by_its_etag_as_the_client_does(tmp_path):
+    """A part of the right size is kept only if its ETag is the MD5 of the local bytes,
+    or is no MD5 at all (SSE-KMS, a store's own form)."""
+    data = random.Random(13).randbytes(3 * 1024)
+    path = tmp_path / "file.bin"
+    path.write_bytes(data)
+    md5s = [hashlib.md5(data[i:i + 1024]).hexdigest() for i in range(0, len(data), 1024)]
+    other = hashlib.md5(b"other bytes").hexdigest()
+    etags = [f'"{md5s[0]}"', md5s[0].upper(), f'"{other}"', other, '"abc"', "",
+             f'"{md5s[0]}-2"', f'"{md5s[0][:31]}"', f'"{md5s[0]}0"', "W/x"]
+    cases = [(etag, md5s[0]) for etag in etags]
+    browser = in_node("resume.js", "return input.map(([etag, md5]) => m.holdsBytes(etag, md5))",
+                      cases)
+    client = [1 in matching_parts(str(path), len(data), 1024, {1: etag}) for etag, _ in cases]
+    assert browser == client
+    assert True in client and False in client
 
 
 def test_the_browser_writes_byte_counts_as_the_server_does():
