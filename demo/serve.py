@@ -64,6 +64,18 @@ def seed() -> None:
             "notes": "A dataset for trying large uploads."})
 
 
+def stop_worker(worker: subprocess.Popen, grace: float = 10) -> None:
+    """A warm shutdown (SIGTERM: rq ends the job at hand first), then, after `grace`
+    seconds, SIGKILL for the worker and the job process it forked (its process group)."""
+    worker.terminate()
+    try:
+        worker.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        print(f"jobs worker (pid {worker.pid}) did not stop in {grace:g} s; killed", flush=True)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -76,8 +88,11 @@ def main() -> None:
     with app.apps["flask_app"]._wsgi_app.app_context() if hasattr(app, "apps") else \
             app._wsgi_app.app_context():
         seed()
-    # The background jobs (each upload's checksum verification) run as on a real site.
-    worker = subprocess.Popen(devsupport.jobs_worker_command(INI))
+    # The background jobs (each upload's checksum verification) run as on a real site, in
+    # a session of their own: Ctrl-C reaches bin/demo's whole process group, and an rq
+    # worker given that SIGINT and then stop_worker's SIGTERM hung on a loaded machine
+    # (seen in CI); stop_worker signals it once and makes sure it ends.
+    worker = subprocess.Popen(devsupport.jobs_worker_command(INI), start_new_session=True)
     server = make_server(HOST, CKAN_PORT, app, threaded=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -91,11 +106,12 @@ def main() -> None:
          or  admin     / {PASSWORD}   (sysadmin)
   Ctrl-C stops it.
 """, flush=True)
-    stop.wait()
-    worker.terminate()
-    worker.wait(timeout=30)
-    server.shutdown()
-    s3.stop()
+    try:
+        stop.wait()
+    finally:
+        stop_worker(worker)
+        server.shutdown()
+        s3.stop()
     print("demo stopped", flush=True)
 
 
