@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { digestFile } from '../src/digest.js'
+import { chunksOf, digestFile } from '../src/digest.js'
 import { FileDigests } from '../src/digests.js'
 import { planParts, MiB } from '../src/plan.js'
 
@@ -38,16 +38,47 @@ test('an empty file is one part: the MD5 of nothing', async () => {
   assert.deepEqual(parts, [{ part: 1, hex: 'd41d8cd98f00b204e9800998ecf8427e', base64: '1B2M2Y8AsgTpgAmY7PhCfg==' }])
 })
 
-test('the file is read in order, a chunk at a time, never more than a chunk at once', async () => {
+// A Blob whose slices can only be read whole (no byte stream): digestFile's other path.
+const arrayBufferOnly = (bytes, reads) => ({
+  size: bytes.length,
+  slice: (from, to) => ({
+    size: to - from,
+    slice: (start, end) => ({ arrayBuffer: async () => { reads.push([from + start, from + end]); return bytes.subarray(from + start, from + end) } })
+  })
+})
+
+test('without byte streams the file is read in order, a chunk at a time, never more', async () => {
   const bytes = randomBytes(12 * MiB)
   const reads = []
-  const blob = {
-    size: bytes.length,
-    slice: (start, end) => ({ arrayBuffer: async () => { reads.push([start, end]); return bytes.subarray(start, end) } })
-  }
-  await digestFile(blob, planParts(bytes.length), { chunkSize: 2 * MiB })
+  const parts = []
+  const whole = await digestFile(arrayBufferOnly(bytes, reads), planParts(bytes.length), { onPart: (d) => parts.push(d), chunkSize: 2 * MiB })
   assert.ok(reads.every(([start, end], i) => end - start <= 2 * MiB && start === (i ? reads[i - 1][1] : 0)))
   assert.equal(reads.at(-1)[1], bytes.length)
+  assert.equal(whole, sha256(bytes))
+  assert.equal(parts[2].hex, md5(bytes.subarray(10 * MiB)).digest('hex'))
+})
+
+test('a byte stream is read into one buffer, again and again', async () => {
+  const bytes = randomBytes(3 * MiB + 5)
+  const buffers = new Set()
+  let total = 0
+  for await (const chunk of chunksOf(new Blob([bytes]), MiB)) {
+    assert.ok(chunk.byteLength <= MiB)
+    assert.deepEqual(chunk, new Uint8Array(bytes.subarray(total, total + chunk.byteLength)))
+    total += chunk.byteLength
+    buffers.add(chunk.buffer.byteLength)
+  }
+  assert.equal(total, bytes.length)
+  assert.deepEqual([...buffers], [MiB]) // every chunk a view of a 1 MiB buffer, none fresh
+})
+
+test('a stream that is not a byte stream falls back to whole reads', async () => {
+  const bytes = randomBytes(MiB + 1)
+  const blob = new Blob([bytes])
+  blob.stream = () => new ReadableStream({ pull (c) { c.close() } }) // getReader({mode: 'byob'}) throws
+  let total = 0
+  for await (const chunk of chunksOf(blob, MiB)) total += chunk.byteLength
+  assert.equal(total, bytes.length)
 })
 
 const inline = (file, plan, onPart) => ({ promise: digestFile(file, plan, { onPart }), stop () {} })
