@@ -4,6 +4,7 @@ test files and its units."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pathlib
 import subprocess
@@ -12,6 +13,7 @@ import time
 from typing import Any
 
 import requests
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench import stores
@@ -261,6 +263,48 @@ STATE = """() => ({
 })"""
 
 
+class WorkerHeaps:
+    """The JS heaps of the browser's Web Workers (the uploader hashes in one), which the
+    page's JSHeapUsedSize leaves out: each worker's V8 heap in use plus its ArrayBuffers'
+    backing stores, read over the browser's CDP session (Runtime.getHeapUsage). Answers
+    arrive as events; `total()` sums the latest of the workers still running."""
+
+    def __init__(self, browser: Any) -> None:
+        self.cdp = browser.new_browser_cdp_session()
+        self.sessions: dict[str, str] = {}  # target id: session id
+        self.latest: dict[str, int] = {}  # session id: bytes
+        self.cdp.on("Target.receivedMessageFromTarget", self._answer)
+        self.cdp.on("Target.detachedFromTarget",
+                    lambda event: self.latest.pop(event["sessionId"], None))
+
+    def _answer(self, event: dict[str, Any]) -> None:
+        result = json.loads(event["message"]).get("result", {})
+        if "usedSize" in result:
+            self.latest[event["sessionId"]] = (result["usedSize"]
+                                               + result.get("backingStorageSize", 0))
+
+    def sample(self) -> None:
+        """Ask every worker running now for its heap (the answers come with later calls)."""
+        workers = {t["targetId"] for t in self.cdp.send("Target.getTargets")["targetInfos"]
+                   if t["type"] == "worker"}
+        for gone in set(self.sessions) - workers:
+            self.latest.pop(self.sessions.pop(gone), None)
+        for target in workers:
+            try:
+                if target not in self.sessions:
+                    # Not flattened: Playwright's CDP sessions cannot address a child session.
+                    self.sessions[target] = self.cdp.send("Target.attachToTarget", {
+                        "targetId": target, "flatten": False})["sessionId"]
+                self.cdp.send("Target.sendMessageToTarget", {
+                    "sessionId": self.sessions[target],
+                    "message": json.dumps({"id": 1, "method": "Runtime.getHeapUsage"})})
+            except PlaywrightError:  # the worker ended since getTargets: its heap is gone
+                self.latest.pop(self.sessions.pop(target, ""), None)
+
+    def total(self) -> int:
+        return sum(self.latest.values())
+
+
 class Browser:
     def __init__(self, ckan: Ckan) -> None:
         from playwright.sync_api import sync_playwright
@@ -269,6 +313,7 @@ class Browser:
         self.browser = self.playwright.chromium.launch(executable_path=devsupport.CHROMIUM,
                                                        args=devsupport.CHROMIUM_ARGS)
         self.version = self.browser.version
+        self.workers = WorkerHeaps(self.browser)
 
     def context(self, xhr_timeout_ms: int | None = None) -> Any:
         context = self.browser.new_context(base_url=self.ckan.url,
@@ -295,10 +340,13 @@ class Browser:
         page.click("#resource-s3multipart-button")
         return page, cdp
 
-    @staticmethod
-    def heap(cdp: Any) -> int:
+    def heap(self, cdp: Any) -> int:
+        """The page's JS heap in use, and its workers' (the hasher's WASM memory and file
+        chunks included)."""
         metrics = cdp.send("Performance.getMetrics")["metrics"]
-        return int(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
+        self.workers.sample()
+        page = int(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
+        return page + self.workers.total()
 
     def upload(self, context: Any, path: pathlib.Path, save: bool = False,
                timeout: float = 1800, page_cdp: tuple[Any, Any] | None = None,
@@ -306,7 +354,8 @@ class Browser:
         """Choose `path` in the Large file widget and wait until it is uploaded (or failed).
 
         Returns seconds from choosing the file to the key appearing in the form, the peak
-        JS heap sampled every 0.25 s, the uploader's retries and the object key.
+        JS heap (the page's and its workers') sampled every 0.25 s, the uploader's retries
+        and the object key.
         """
         timeout = min(timeout, 60 + path.stat().st_size / MiB)  # 1 MiB/s at worst
         page, cdp = page_cdp or self.open_form(context)

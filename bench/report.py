@@ -34,6 +34,17 @@ def throughput_row(t: dict[str, Any]) -> Row:
             ">= 0.9 of boto3", met(t["ratio_sts"] >= 0.9))
 
 
+def digests_row(t: dict[str, Any]) -> Row:
+    m = t["median"]
+    return ("1d", f"Throughput with per-part Content-MD5 and the file's SHA-256 (hashed in a "
+            f"Web Worker) against the same uploader without them, {human(t['size'])}, same "
+            f"run (median of {len(t['runs']['sts'])})",
+            f"STS {m['sts']:.1f} vs {m['sts_plain']:.1f} MiB/s: **{t['digests_sts']:.2f}**; "
+            f"presigned {m['presigned']:.1f} vs {m['presigned_plain']:.1f} MiB/s: "
+            f"**{t['digests_presigned']:.2f}**", ">= 0.9 of it",
+            met(min(t["digests_sts"], t["digests_presigned"]) >= 0.9))
+
+
 def wan_rows(w: dict[str, Any]) -> list[Row]:
     c4, b = w["speeds"][CONCURRENCY], w["boto3"]
     whole, wire = c4["end_to_end"] / b["end_to_end"], c4["wire"] / b["wire"]
@@ -86,6 +97,7 @@ def store_rows(r: dict[str, Any]) -> list[Row]:
     rows = []
     if r.get("throughput"):
         rows.append(throughput_row(r["throughput"]))
+        rows.append(digests_row(r["throughput"]))
     if r.get("wan"):
         rows += wan_rows(r["wan"])
     if r.get("verification"):
@@ -101,7 +113,7 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
     measured = {kind: store_rows(rows) for kind, rows in r["stores"].items()}
     if len(measured) > 1:  # side by side, one column a store
         names = [stores.NAMES[kind] for kind in measured]
-        out += [f"Rows 1, 1b, 2, V and F on each store; rows 3 to 7 on {r['main_store']}.", "",
+        out += [f"Rows 1, 1d, 1b, 2, V and F on each store; rows 3 to 7 on {r['main_store']}.", "",
                 "| # | benchmark | " + " | ".join(names) + " | target |",
                 "|---|---|" + "---|" * len(names) + "---|"]
         # Keyed by store: a benchmark that failed on one store leaves its cell empty.
@@ -142,7 +154,9 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
         if not complete:
             cells += " (the large-file run failed)"
         ok = complete and max(heaps) < 100 * MiB and max(heaps) - min(heaps) < 10 * MiB
-        out.append(f"| 4 | Browser peak JS heap (CDP JSHeapUsedSize, sampled every 0.25 s) | "
+        out.append("| 4 | Browser peak JS heap, the page's and the hashing worker's (CDP "
+                   "JSHeapUsedSize and the worker's Runtime.getHeapUsage, sampled every "
+                   f"0.25 s) | "
                    f"{cells} | flat, < 100 MiB | {met(ok)} |")
     s = r.get("resume")
     if s:

@@ -1,10 +1,11 @@
-"""Throughput benchmarks: the uploader against boto3 and against the browser's own ceiling
-(plain XHR PUTs), straight to the store and over a slow WAN. Each returns its figures
-for bench/report.py; none asserts a target."""
+"""Throughput benchmarks: the uploader against boto3, against the browser's own ceiling
+(plain XHR PUTs) and against itself without digests, straight to the store and over a
+slow WAN. Each returns its figures for bench/report.py; none asserts a target."""
 from __future__ import annotations
 
 import pathlib
 import statistics
+import subprocess
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from bench.harness import (
     BUCKET,
     CONCURRENCY,
     PART,
+    ROOT,
     Browser,
     Ckan,
     MiB,
@@ -72,13 +74,42 @@ def raw_xhr_upload(services: Services, browser: Browser, context: Any, path: pat
     return seconds
 
 
+# The uploader as it was before it hashed (the last commit whose bundle sends no Content-MD5
+# and computes no SHA-256): served in place of today's bundle, it is the "without digests"
+# of row 1d, measured in the same run as the uploader of this tree.
+BEFORE_DIGESTS = "7eb53cb"
+BUNDLE = "ckanext/s3multipart/assets/dist/s3multipart.js"
+BUNDLE_URL = "**/webassets/s3multipart/*_s3multipart.js"
+
+
+def upload_without_digests(browser: Browser, context: Any, path: pathlib.Path) -> dict[str, Any]:
+    """Browser.upload, with the form's page given the uploader from before digests.
+    `context` is one of its own (its HTTP cache then never serves the old bundle to the
+    uploader of this tree). The route lasts only while the page loads: with a route set,
+    Playwright intercepts every request of the context, the part PUTs too."""
+    bundle = subprocess.run(["git", "show", f"{BEFORE_DIGESTS}:{BUNDLE}"], cwd=ROOT,
+                            capture_output=True, check=True).stdout
+
+    def serve(route: Any) -> None:
+        route.fulfill(status=200, body=bundle, content_type="application/javascript")
+
+    context.route(BUNDLE_URL, serve)
+    try:
+        page_cdp = browser.open_form(context)
+    finally:
+        context.unroute(BUNDLE_URL, serve)
+    return browser.upload(context, path, page_cdp=page_cdp)
+
+
 def throughput(services: Services, ckan: Ckan, browser: Browser, context: Any,
                size: int, repeat: int) -> dict[str, Any]:
     path = data_file(size)
+    plain = browser.context()  # the uploader from before digests, in a cache of its own
     transfer = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,
                               max_concurrency=CONCURRENCY, use_threads=True)
     ckan.settings(endpoint_url=services.store.url, concurrency=CONCURRENCY)
-    runs: dict[str, list[float]] = {"boto3": [], "sts": [], "presigned": [], "raw": []}
+    runs: dict[str, list[float]] = {"boto3": [], "sts": [], "presigned": [], "raw": [],
+                                    "sts_plain": [], "presigned_plain": []}
     heaps: list[int] = []
     # One unmeasured round first: the first upload into a fresh store is the slowest by far
     # (boto3 at 45 MiB/s where the next runs reach 110-130), for whichever client goes first.
@@ -97,14 +128,20 @@ def throughput(services: Services, ckan: Ckan, browser: Browser, context: Any,
             runs[mode].append(size / result["seconds"] / MiB)
             heaps.append(result["heap_peak"])
             services.drop(result["key"])
+            result = upload_without_digests(browser, plain, path)
+            runs[f"{mode}_plain"].append(size / result["seconds"] / MiB)
+            services.drop(result["key"])
         key = f"bench/raw-{i}.bin"
         runs["raw"].append(size / raw_xhr_upload(services, browser, context, path, key) / MiB)
         services.drop(key)
         log(f"throughput run {i + 1}: " + ", ".join(f"{k} {v[-1]:.1f} MiB/s"
                                                     for k, v in runs.items()))
     ckan.settings(mode="sts")
+    plain.close()
     median = {k: statistics.median(v) for k, v in runs.items()}
     return {"size": size, "runs": runs, "median": median, "heap_peak": max(heaps),
+            "digests_sts": median["sts"] / median["sts_plain"],
+            "digests_presigned": median["presigned"] / median["presigned_plain"],
             "ratio_sts": median["sts"] / median["boto3"],
             "ratio_presigned": median["presigned"] / median["boto3"],
             "ratio_raw": median["raw"] / median["boto3"],
