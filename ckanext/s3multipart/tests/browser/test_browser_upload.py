@@ -15,6 +15,7 @@ import time
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ...cli.bucket import PART_HEADERS, STS_HEADERS, cors_problems, cors_rule
 from ..s3proxy import first_tries
@@ -52,10 +53,16 @@ def upload(page, path: pathlib.Path, succeeds: bool = True) -> str:
     """Choose the file and wait for the upload to end; the key, or the failure's status."""
     widget = page.locator('[data-module="s3multipart"]')
     widget.locator("input[type=file]").set_input_files(str(path))
-    page.wait_for_function(
-        "document.querySelector('input[name=s3_key]').value !== ''"
-        " || document.querySelector('.s3multipart-failed')",
-        timeout=int(os.environ.get("UPLOAD_TIMEOUT_MS", "180000")))
+    try:
+        page.wait_for_function(
+            "document.querySelector('input[name=s3_key]').value !== ''"
+            " || document.querySelector('.s3multipart-failed')",
+            timeout=int(os.environ.get("UPLOAD_TIMEOUT_MS", "180000")))
+    except PlaywrightTimeout:
+        # Where it stood: the widget's last words (progress, retries) tell a stalled
+        # hash, sign or PUT apart.
+        last = widget.locator(".s3multipart-status").inner_text()
+        pytest.fail(f"the upload did not end: {last!r}, {retries(page)} retries")
     status = widget.locator(".s3multipart-status").inner_text()
     if not succeeds:
         assert page.locator(".s3multipart-failed").count() == 1, status
