@@ -18,12 +18,12 @@ from .output import friendly, plural
 
 CORS_METHODS = ["PUT", "POST", "GET", "HEAD", "DELETE"]
 # The headers the browser sends, in one list with the browser test that records them, so
-# `check` cannot pass a rule the browser fails: on part PUTs (both modes), and in all in
-# STS mode (the AWS SDK's calls too).
+# `check` cannot pass a rule the browser fails: on part PUTs (by mode: presigned or sts),
+# and in STS mode on the AWS SDK's other calls.
 _HEADERS = json.loads((pathlib.Path(__file__).parents[1] / "sts_headers.json").read_text())
-PART_HEADERS: list[str] = _HEADERS["part_headers"]
+PART_HEADERS: dict[str, list[str]] = _HEADERS["part_headers"]
 SDK_HEADERS: list[str] = _HEADERS["sdk_headers"]
-STS_HEADERS: list[str] = sorted({*PART_HEADERS, *SDK_HEADERS})
+STS_HEADERS: list[str] = sorted({*PART_HEADERS["sts"], *SDK_HEADERS})
 
 
 def site_origin() -> str:
@@ -57,10 +57,14 @@ def cors_rule_for(rules: list[dict[str, Any]], origin: str, method: str,
 def cors_problems(rules: list[dict[str, Any]], origin: str, mode: str) -> list[str]:
     """What keeps browsers at `origin` from uploading under these CORS rules ([] = nothing)."""
     problems = []
-    put = cors_rule_for(rules, origin, "PUT", PART_HEADERS)
-    if put is None and cors_rule_for(rules, origin, "PUT", []) is not None:
+    part_headers = PART_HEADERS[mode]
+    put = cors_rule_for(rules, origin, "PUT", part_headers)
+    some_put = cors_rule_for(rules, origin, "PUT", [])
+    if put is None and some_put is not None:
+        missing = [h for h in part_headers if not any(
+            matches(allowed, h) for allowed in some_put.get("AllowedHeaders", []))]
         problems.append(f"the rules for {origin} do not allow the headers part uploads send: "
-                        f"{', '.join(PART_HEADERS)} (AllowedHeaders *)")
+                        f"{', '.join(missing or part_headers)} (AllowedHeaders *)")
     elif put is None:
         problems.append(f"no rule lets {origin} PUT parts")
     elif not any(h.lower() == "etag" for h in put.get("ExposeHeaders", [])):

@@ -17,6 +17,8 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from ..checksums import content_md5
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authorization", "proxy-authenticate", "content-length"}
 
@@ -38,6 +40,7 @@ class PartPut:
     access_key: str
     at: float
     signature: str = ""
+    code: str = ""  # the store's error code, when it refused the part
 
 
 @dataclass
@@ -53,6 +56,10 @@ class S3Proxy:
     # Forward these part PUTs with one byte of the body changed (the length kept), as a
     # faulty network would: a store that checks Content-MD5 refuses them with BadDigest.
     flip: Callable[[PartPut], bool] | None = None
+    # Forward these part PUTs with one byte changed and a Content-MD5 that matches the new
+    # bytes, as someone on the way who rewrote the part would: only a signature that covers
+    # Content-MD5 stops them (the store answers 403 SignatureDoesNotMatch).
+    swap: Callable[[PartPut], bool] | None = None
     seed: int = 1234
     puts: list[PartPut] = field(default_factory=list)
     # Access-Control-Request-Headers of every CORS preflight, split and lower-cased.
@@ -68,7 +75,7 @@ class S3Proxy:
             self.puts.clear()
             self.preflight_headers.clear()
             self.fail_rate, self.delay, self.expire_key, self.seed = 0.0, 0.0, None, 1234
-            self.spoil, self.fail_limit, self.flip = None, None, None
+            self.spoil, self.fail_limit, self.flip, self.swap = None, None, None, None
             for name, value in settings.items():
                 setattr(self, name, value)
             self.random = random.Random(self.seed)
@@ -96,16 +103,16 @@ class S3Proxy:
         record = getattr(request, "_part", None)
         if record is not None:
             record.status = answer.status_code
+            record.code = _error_code(answer.get_data())
         return answer(environ, start_response)
 
     def _part_put(self, request: Request, query: dict, body: bytes,
                   origin: str | None) -> Response | None:
-        credential = query.get("X-Amz-Credential", [""])[0]
-        access_key = credential.split("/")[0]
+        access_key, signature = _signed_by(request, query)
         # Recorded when the bytes arrive (status 0 until S3 answers), so a test can tell
         # what was sent before a page went away from what was sent after.
         record = PartPut(int(query["partNumber"][0]), query["uploadId"][0], len(body), 0,
-                         access_key, time.time(), query.get("X-Amz-Signature", [""])[0])
+                         access_key, time.time(), signature)
         with self.lock:
             self.puts.append(record)
         if self.delay:
@@ -121,7 +128,10 @@ class S3Proxy:
         request._part = record  # type: ignore[attr-defined]
         request._spoiled = bool(self.spoil and self.spoil(record))  # type: ignore[attr-defined]
         if body and self.flip and self.flip(record):
-            request._body = body[:-1] + bytes([body[-1] ^ 0xFF])  # type: ignore[attr-defined]
+            request._body = _flipped(body)  # type: ignore[attr-defined]
+        elif body and self.swap and self.swap(record):
+            request._body = _flipped(body)  # type: ignore[attr-defined]
+            request._md5 = content_md5(request._body)  # type: ignore[attr-defined]
         return None
 
     def _fails(self, part: PartPut) -> bool:
@@ -146,6 +156,9 @@ class S3Proxy:
         path = request.full_path.rstrip("?")
         if getattr(request, "_spoiled", False):
             path = _damage_signature(path, headers)
+        if getattr(request, "_md5", None):
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-md5"}
+            headers["Content-MD5"] = request._md5  # type: ignore[attr-defined]
         answer = requests.request(request.method, self.upstream + path,
                                   data=body, headers=headers, timeout=120,
                                   allow_redirects=False)
@@ -156,6 +169,26 @@ class S3Proxy:
             # A HEAD has no body; its Content-Length is the object's size.
             response.headers["Content-Length"] = answer.headers["Content-Length"]
         return response
+
+
+def _flipped(body: bytes) -> bytes:
+    return body[:-1] + bytes([body[-1] ^ 0xFF])
+
+
+def _error_code(body: bytes) -> str:
+    found = re.search(rb"<Code>([^<]+)</Code>", body[:4096])
+    return found.group(1).decode() if found else ""
+
+
+def _signed_by(request: Request, query: dict) -> tuple[str, str]:
+    """The access key and SigV4 signature of a request: in a presigned URL's query, or in
+    its Authorization header (STS mode signs part PUTs in headers)."""
+    if "X-Amz-Credential" in query:
+        return (query["X-Amz-Credential"][0].split("/")[0],
+                query.get("X-Amz-Signature", [""])[0])
+    found = re.search(r"Credential=([^/,\s]+)/.*Signature=([0-9a-f]+)",
+                      request.headers.get("Authorization", ""))
+    return (found.group(1), found.group(2)) if found else ("", "")
 
 
 def _damage_signature(path: str, headers: dict[str, str]) -> str:

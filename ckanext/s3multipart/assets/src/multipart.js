@@ -55,8 +55,8 @@ export class MultipartUpload {
         }
         const blob = file.slice(start, end)
         const etag = await withRetry(async () => {
-          const url = await this.transport.partUrl(n, md5s)
-          return this.put(url, blob, { md5: digest.base64, signal, onProgress: (loaded) => progress.partLoaded(n, loaded) })
+          const request = await this.transport.partRequest(n, md5s)
+          return this.put(request, blob, { signal, onProgress: (loaded) => progress.partLoaded(n, loaded) })
         }, {
           signal,
           ...this.retry,

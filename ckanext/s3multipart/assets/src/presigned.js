@@ -45,7 +45,7 @@ export class PresignedTransport {
   // parts already hashed (`md5s`) that have no URL yet. Each URL is signed for its part's
   // Content-MD5, so it takes no other bytes. A batch being signed is shared by every part
   // it covers; a URL is used once.
-  async partUrl (number, md5s) {
+  async partRequest (number, md5s) {
     if (!this.urls.has(number)) {
       if (!this.signing.has(number)) this.signBatchFrom(number, md5s)
       await this.signing.get(number)
@@ -53,7 +53,7 @@ export class PresignedTransport {
     const url = this.urls.get(number)
     this.urls.delete(number)
     this.used.add(number)
-    return url
+    return { url, headers: { 'Content-MD5': md5s.get(number) } }
   }
 
   signBatchFrom (number, md5s) {
@@ -71,7 +71,7 @@ export class PresignedTransport {
     for (const n of wanted) this.signing.set(n, batch)
   }
 
-  // An expired URL: the next partUrl() signs a fresh one.
+  // An expired URL: the next partRequest() signs a fresh one.
   async refresh () {
     this.urls.clear()
   }

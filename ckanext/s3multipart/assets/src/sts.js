@@ -1,13 +1,32 @@
 // STS mode: CKAN hands out temporary credentials for one upload prefix; the AWS SDK
-// signs every S3 call (and each part's presigned PUT URL) in the browser.
+// signs every S3 call in the browser, each part's PUT for its Content-MD5 included.
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
   ListPartsCommand, S3Client, UploadPartCommand
 } from '@aws-sdk/client-s3'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { formatUrl } from '@aws-sdk/core/util'
 import { CredentialCache } from './credentials.js'
 
-const PART_URL_SECONDS = 900
+// What a part's PUT signs besides the x-amz-date, x-amz-content-sha256 and (with session
+// credentials) x-amz-security-token the signer adds: not the SDK's bookkeeping headers,
+// which would each need a place in the bucket's CORS rule (sts_headers.json).
+const PART_SIGNS = new Set(['host', 'content-md5'])
+
+// Make `command` resolve to its signed request instead of sending it: its headers cut
+// to PART_SIGNS before the SDK's signing step, the signed request taken right after it.
+function signedOnly (command) {
+  command.middlewareStack.addRelativeTo((next) => (args) => {
+    const headers = args.request.headers
+    for (const name of Object.keys(headers)) {
+      if (!PART_SIGNS.has(name.toLowerCase())) delete headers[name]
+    }
+    headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
+    return next(args)
+  }, { name: 's3multipartPartHeaders', relation: 'before', toMiddleware: 'httpSigningMiddleware' })
+  command.middlewareStack.addRelativeTo(() => async (args) => (
+    { response: {}, output: { $metadata: {}, request: args.request } }
+  ), { name: 's3multipartSignedOnly', relation: 'after', toMiddleware: 'httpSigningMiddleware' })
+}
 
 /** @implements {import('./transport.js').Transport} */
 export class StsTransport {
@@ -73,16 +92,24 @@ export class StsTransport {
     return this.client
   }
 
-  // The PUT sends the part's Content-MD5 (xhr.js) and the store refuses other bytes
-  // (BadDigest), but the URL does not sign it: Ceph RGW answers the CORS preflight of a
-  // URL with a session token and a signed Content-MD5 with 403 SignatureDoesNotMatch (it
-  // checks the signature of the OPTIONS request, which has no Content-MD5). Signing it
-  // would guard nothing here anyway: the page holds credentials that may sign any bytes.
-  // (Presigned mode signs it: there the URL is all the page holds.)
-  async partUrl (number) {
-    return getSignedUrl(await this.s3(), new UploadPartCommand({
-      Bucket: this.settings.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: number
-    }), { expiresIn: PART_URL_SECONDS })
+  // The part's PUT as the SDK would send it, signed in its headers (SigV4) with the
+  // part's Content-MD5 among them, then handed to xhr.js for its upload progress: the
+  // SDK's own send stops right after signing (see signedOnly). The body's SHA-256 is not
+  // signed (UNSIGNED-PAYLOAD: that would read each part twice); its MD5 is, and the store
+  // checks it. Signed in headers, not in the URL's query: Ceph RGW checks a query
+  // signature on the CORS preflight too, which has no Content-MD5 to match.
+  async partRequest (number, md5s) {
+    const command = new UploadPartCommand({
+      Bucket: this.settings.bucket,
+      Key: this.key,
+      UploadId: this.uploadId,
+      PartNumber: number,
+      ContentMD5: md5s.get(number)
+    })
+    signedOnly(command)
+    const { request } = await (await this.s3()).send(command)
+    const { host, ...headers } = request.headers
+    return { url: formatUrl(request), headers }
   }
 
   // Expired credentials: fetch new ones for the same prefix.

@@ -23,16 +23,24 @@
  */
 
 /**
+ * A part's PUT as xhr.js sends it: the URL and the request headers, Content-MD5 among
+ * them, that its signature covers (the browser adds Host and Content-Length).
+ * @typedef {object} PartRequest
+ * @property {string} url
+ * @property {Record<string, string>} headers
+ */
+
+/**
  * @typedef {object} Transport
  * @property {(file: File, saved?: Session) => Promise<Session>} begin
  *   Start a multipart upload of `file`, or take up the saved one (resume).
- * @property {(number: number, md5s: Map<number, string>) => Promise<string>} partUrl
- *   A URL to PUT part `number` to (with its Content-MD5 header), used for one request.
+ * @property {(number: number, md5s: Map<number, string>) => Promise<PartRequest>} partRequest
+ *   The signed PUT of part `number`, for its Content-MD5, made for one request.
  *   `md5s`: the Content-MD5 (base64) of every part hashed and still to send, `number`'s
  *   included: PresignedTransport has CKAN sign each URL for its part's MD5, the next
- *   ones ahead in the same request.
+ *   ones ahead in the same request; StsTransport signs the headers with the SDK.
  * @property {(error?: Error) => Promise<void>} refresh
- *   After an expired or refused URL or credentials: the next partUrl() is freshly made.
+ *   After an expired or refused URL or credentials: the next partRequest() is freshly made.
  * @property {() => Promise<Part[]>} listParts
  *   The parts the store already holds (resume trusts nothing else).
  * @property {(parts: Part[]) => Promise<{key: string}>} complete

@@ -1,7 +1,8 @@
 // PUT one part's bytes (a Blob slice: read lazily by the browser, so memory stays flat)
-// to a presigned URL with XMLHttpRequest, the one browser API that reports upload
-// progress. `md5`, the part's Content-MD5, goes as a header: the store refuses other
-// bytes (BadDigest), and the URL was signed for it. Resolves to the part's ETag.
+// as its transport signed the request (transport.js: PartRequest), with XMLHttpRequest,
+// the one browser API that reports upload progress. The headers carry the part's
+// Content-MD5: the store refuses other bytes (BadDigest), and the signature covers it,
+// so the request cannot carry other bytes with their own MD5. Resolves to the ETag.
 import { s3Error } from './errors.js'
 import { UploadError } from './retry.js'
 
@@ -12,12 +13,12 @@ function errorOf (xhr) {
   return new UploadError(s3Error(xhr.status, code, message), { status: xhr.status, code })
 }
 
-export function putPart (url, blob, { md5, signal, onProgress = () => {}, timeout = 120000, XHR = globalThis.XMLHttpRequest } = {}) {
+export function putPart ({ url, headers }, blob, { signal, onProgress = () => {}, timeout = 120000, XHR = globalThis.XMLHttpRequest } = {}) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason)
     const xhr = new XHR()
     xhr.open('PUT', url)
-    if (md5) xhr.setRequestHeader('Content-MD5', md5)
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value)
     xhr.timeout = timeout
     xhr.upload.onprogress = (event) => onProgress(event.loaded)
     xhr.onload = () => {

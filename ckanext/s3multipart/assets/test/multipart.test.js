@@ -32,10 +32,10 @@ class MemoryTransport {
     return { key: 'p/f', uploadId: saved?.uploadId || `u${this.created}`, partSize: 5 * MiB, concurrency: 3 }
   }
 
-  async partUrl (n, md5s) {
-    assert.ok(md5s.has(n), `part ${n} asked for a URL before it was hashed`)
+  async partRequest (n, md5s) {
+    assert.ok(md5s.has(n), `part ${n} asked to be signed before it was hashed`)
     this.signed.set(n, md5s.get(n))
-    return `part:${n}`
+    return { url: `part:${n}`, headers: { 'Content-MD5': md5s.get(n) } }
   }
 
   async refresh () {}
@@ -59,12 +59,13 @@ const inline = (blob, plan, onPart) => ({ promise: digestFile(blob, plan, { onPa
 function putInto (transport, { failEvery = 0, sent = [], refuse = () => false } = {}) {
   let calls = 0
   const tries = new Map()
-  return async (url, blob, { md5, onProgress }) => {
+  return async ({ url, headers }, blob, { onProgress }) => {
+    const md5 = headers['Content-MD5']
     calls += 1
     const n = Number(url.split(':')[1])
     tries.set(n, (tries.get(n) || 0) + 1)
     if (failEvery && calls % failEvery === 0) throw new UploadError('503', { status: 503 })
-    assert.equal(md5, transport.signed.get(n), 'the URL was signed for another MD5')
+    assert.equal(md5, transport.signed.get(n), 'the request was signed for another MD5')
     if (refuse(n, tries.get(n)) || md5 !== await md5Of(blob, 'base64')) {
       throw new UploadError('S3 answered 400 BadDigest: The Content-MD5 you specified did not match what we received.', { status: 400, code: 'BadDigest' })
     }
@@ -177,7 +178,7 @@ test('cancel stops sending and aborts the multipart upload', async () => {
   const transport = new MemoryTransport()
   const store = new MemoryStore()
   let up = null
-  const put = async (url, blob, { signal }) => {
+  const put = async ({ url }, blob, { signal }) => {
     if (url === 'part:2') await up.cancel()
     if (signal.aborted) throw signal.reason
     return '"x"'

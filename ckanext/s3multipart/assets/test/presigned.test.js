@@ -27,11 +27,11 @@ test('parts asked for at once share one signing request, each with its Content-M
   const transport = new PresignedTransport(ckan.api, { dataset: 'd' })
   await transport.begin(file)
   const md5s = hashed(40)
-  const urls = await Promise.all([1, 2, 3, 4].map(n => transport.partUrl(n, md5s)))
+  const urls = await Promise.all([1, 2, 3, 4].map(n => transport.partRequest(n, md5s)))
   assert.equal(ckan.signs().length, 1)
   assert.deepEqual(ckan.signs()[0].data.parts,
     Array.from({ length: 16 }, (_, i) => ({ part_number: i + 1, content_md5: md5(i + 1) })))
-  assert.deepEqual(urls, [1, 2, 3, 4].map(n => `url-${n}-${md5(n)}`))
+  assert.deepEqual(urls, [1, 2, 3, 4].map(n => ({ url: `url-${n}-${md5(n)}`, headers: { 'Content-MD5': md5(n) } })))
 })
 
 test('40 hashed parts need 3 signing requests, and a used URL is signed afresh alone', async () => {
@@ -39,9 +39,9 @@ test('40 hashed parts need 3 signing requests, and a used URL is signed afresh a
   const transport = new PresignedTransport(ckan.api, { dataset: 'd' })
   await transport.begin(file)
   const md5s = hashed(40)
-  for (let n = 1; n <= 40; n++) await transport.partUrl(n, md5s)
+  for (let n = 1; n <= 40; n++) await transport.partRequest(n, md5s)
   assert.equal(ckan.signs().length, 3)
-  await transport.partUrl(7, md5s) // a retry of part 7 needs a new URL
+  await transport.partRequest(7, md5s) // a retry of part 7 needs a new URL
   assert.equal(ckan.signs().length, 4)
   assert.deepEqual(ckan.signs()[3].data.parts, [{ part_number: 7, content_md5: md5(7) }])
 })
@@ -51,10 +51,10 @@ test('only parts already hashed are signed ahead; the rest when they are', async
   const transport = new PresignedTransport(ckan.api, { dataset: 'd' })
   await transport.begin(file)
   const md5s = hashed(3) // the hasher has got to part 3
-  await transport.partUrl(1, md5s)
+  await transport.partRequest(1, md5s)
   assert.deepEqual(ckan.signs()[0].data.parts.map(p => p.part_number), [1, 2, 3])
   for (let n = 4; n <= 40; n++) md5s.set(n, md5(n))
-  for (let n = 2; n <= 40; n++) await transport.partUrl(n, md5s)
+  for (let n = 2; n <= 40; n++) await transport.partRequest(n, md5s)
   // 1 + ceil(37 / 16): about one CKAN request per 16 parts, not one per part
   assert.equal(ckan.signs().length, 4)
 })

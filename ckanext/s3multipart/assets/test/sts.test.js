@@ -1,21 +1,45 @@
-// STS mode's part URLs.
+// STS mode's part requests: signed by the SDK in headers, for the part's Content-MD5.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { StsTransport } from '../src/sts.js'
 import { CredentialCache } from '../src/credentials.js'
 
-test('a part URL signs only the host: Ceph RGW refuses the preflight of more', async () => {
-  const transport = new StsTransport(async () => ({}), { dataset: 'd' })
-  Object.assign(transport, {
-    settings: { region: 'us-east-1', endpoint_url: 'http://127.0.0.1:9', addressing_style: 'path', bucket: 'b' },
-    key: 'org/ds/u/f.bin',
-    uploadId: 'up-1',
+const MD5 = '1B2M2Y8AsgTpgAmY7PhCfg=='
+
+function transport (settings = {}) {
+  const sts = new StsTransport(async () => ({}), { dataset: 'd' })
+  return Object.assign(sts, {
+    settings: { region: 'us-east-1', endpoint_url: 'http://127.0.0.1:9', addressing_style: 'path', bucket: 'b', ...settings },
+    key: 'org/ds/u/f ü.bin',
+    uploadId: 'up~1',
     credentials: new CredentialCache(async () => ({
       AccessKeyId: 'AK', SecretAccessKey: 'SK', SessionToken: 'ST', Expiration: new Date(Date.now() + 3600e3).toISOString()
     }))
   })
-  const url = new URL(await transport.partUrl(3, new Map([[3, '1B2M2Y8AsgTpgAmY7PhCfg==']])))
-  assert.equal(url.searchParams.get('partNumber'), '3')
-  assert.equal(url.searchParams.get('X-Amz-SignedHeaders'), 'host')
-  assert.equal(url.searchParams.get('X-Amz-Security-Token'), 'ST')
+}
+
+const signedHeaders = (headers) => headers.authorization.match(/SignedHeaders=([^,]+)/)[1]
+
+test("a part's PUT signs its Content-MD5 in headers and nothing the bucket's CORS rule does not know", async () => {
+  const { url, headers } = await transport().partRequest(3, new Map([[3, MD5]]))
+  const parsed = new URL(url)
+  assert.equal(parsed.origin + parsed.pathname, 'http://127.0.0.1:9/b/org/ds/u/f%20%C3%BC.bin')
+  assert.equal(parsed.searchParams.get('partNumber'), '3')
+  assert.equal(parsed.searchParams.get('uploadId'), 'up~1')
+  assert.equal(parsed.searchParams.get('X-Amz-Signature'), null, 'signed in the query: RGW fails the preflight')
+  assert.equal(signedHeaders(headers), 'content-md5;host;x-amz-content-sha256;x-amz-date;x-amz-security-token')
+  assert.match(headers.authorization, /^AWS4-HMAC-SHA256 Credential=AK\/\d{8}\/us-east-1\/s3\/aws4_request, /)
+  assert.deepEqual(Object.keys(headers).map(h => h.toLowerCase()).sort(),
+    ['authorization', 'content-md5', 'x-amz-content-sha256', 'x-amz-date', 'x-amz-security-token'])
+  assert.equal(headers['content-md5'], MD5)
+  assert.equal(headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD')
+  assert.equal(headers['x-amz-security-token'], 'ST')
+})
+
+test('another Content-MD5 gets another signature, and virtual-hosted addressing its host', async () => {
+  const sts = transport({ addressing_style: 'virtual', endpoint_url: 'https://s3.example.org', bucket: 'survey' })
+  const one = await sts.partRequest(1, new Map([[1, MD5]]))
+  const other = await sts.partRequest(1, new Map([[1, 'XUFAKrxLKna5cZ2REBfFkg==']]))
+  assert.equal(new URL(one.url).host, 'survey.s3.example.org')
+  assert.notEqual(one.headers.authorization.split('Signature=')[1], other.headers.authorization.split('Signature=')[1])
 })

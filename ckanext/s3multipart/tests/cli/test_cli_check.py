@@ -83,7 +83,7 @@ def test_presigned_mode_needs_only_put_and_no_role(env, cli, s3):
     # enough for presigned part PUTs (with their Content-MD5), not for the AWS SDK calls of
     # STS mode
     good_cors(s3, origin="http://127.0.0.1:*", AllowedMethods=["PUT"],
-              AllowedHeaders=PART_HEADERS)
+              AllowedHeaders=PART_HEADERS["presigned"])
     found = lines(run(cli, "check", status=0))
     assert found["role"].startswith("SKIP") and "presigned mode" in found["role"]
     assert found["cors"].startswith("OK")
@@ -100,6 +100,16 @@ def test_part_puts_need_the_content_md5_header(env, cli, s3, ckan_config, monkey
     assert f"the rules for {SITE} do not allow the headers part uploads send: content-md5" \
         in cors
     assert "AWS SDK" not in cors
+
+
+def test_sts_part_puts_need_the_sdk_signature_headers(env, cli, s3):
+    """In STS mode the SDK signs each part PUT in its headers (for its Content-MD5): a
+    rule that allows presigned mode's part PUTs is not enough, and the line names what
+    is missing."""
+    good_cors(s3, AllowedHeaders=PART_HEADERS["presigned"])
+    cors = lines(run(cli, "check", status=1))["cors"]
+    assert (f"the rules for {SITE} do not allow the headers part uploads send: authorization, "
+            "x-amz-content-sha256, x-amz-date, x-amz-security-token") in cors
 
 
 def test_sts_mode_needs_the_sdk_methods_and_headers(env, cli, s3):
