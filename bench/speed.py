@@ -187,10 +187,13 @@ def wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
         return {"end_to_end": size / (ended - began) / MiB,
                 "wire": size / (wire_end - began) / MiB}
 
-    def browser_run(concurrency: int) -> dict[str, float]:
+    plain = browser.context()  # the uploader from before digests, in a cache of its own
+
+    def browser_run(concurrency: int, digests: bool = True) -> dict[str, float]:
         ckan.settings(concurrency=concurrency)
         services.proxy_config(latency=latency, bandwidth=bandwidth)
-        result = browser.upload(context, path)
+        result = (browser.upload(context, path) if digests
+                  else upload_without_digests(browser, plain, path))
         wire_end = max(p["body_end"] for p in services.proxy_parts() if p["outcome"] == "200")
         services.drop(result["key"])
         return {"end_to_end": size / result["seconds"] / MiB,
@@ -199,9 +202,14 @@ def wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
     def median(runs: list[dict[str, float]]) -> dict[str, float]:
         return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
-    # boto3 and the browser at the default concurrency take turns, `repeat` times: row 1b
-    # compares them, and the store's Complete makes single end-to-end runs vary (moto: 10-20%).
-    pairs = [(boto3_run(), browser_run(CONCURRENCY)) for _ in range(repeat)]
+    # boto3, the browser at the default concurrency and the uploader from before digests
+    # take turns, `repeat` times: rows 1b and 1e compare them, and the store's Complete
+    # makes single end-to-end runs vary (moto: 10-20%).
+    rounds = [(boto3_run(), browser_run(CONCURRENCY), browser_run(CONCURRENCY, digests=False))
+              for _ in range(repeat)]
+    plain.close()
+    pairs = [(b, c) for b, c, _ in rounds]
+    without_digests = median([p for _, _, p in rounds])
     boto3_speed = median([b for b, _ in pairs])
     speeds: dict[int, dict[str, float]] = {}
     for concurrency in (1, 2, 4, 6, 8):
@@ -216,5 +224,5 @@ def wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
     services.proxy_config()
     return {"size": size, "latency": latency, "bandwidth": bandwidth, "single": single,
             "repeat": repeat,
-            "boto3": boto3_speed, "speeds": speeds,
+            "boto3": boto3_speed, "speeds": speeds, "without_digests": without_digests,
             "speedup": {c: {k: s[k] / single[k] for k in s} for c, s in speeds.items()}}
