@@ -58,7 +58,8 @@ class S3Proxy:
     flip: Callable[[PartPut], bool] | None = None
     # Forward these part PUTs with one byte changed and a Content-MD5 that matches the new
     # bytes, as someone on the way who rewrote the part would: only a signature that covers
-    # Content-MD5 stops them (the store answers 403 SignatureDoesNotMatch).
+    # Content-MD5 stops them (the store answers 403: Ceph RGW says SignatureDoesNotMatch
+    # to a signed Authorization header, AccessDenied to a presigned URL).
     swap: Callable[[PartPut], bool] | None = None
     seed: int = 1234
     puts: list[PartPut] = field(default_factory=list)

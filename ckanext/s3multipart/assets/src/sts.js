@@ -7,9 +7,10 @@ import {
 import { formatUrl } from '@aws-sdk/core/util'
 import { CredentialCache } from './credentials.js'
 
-// What a part's PUT signs besides the x-amz-date, x-amz-content-sha256 and (with session
-// credentials) x-amz-security-token the signer adds: not the SDK's bookkeeping headers,
-// which would each need a place in the bucket's CORS rule (sts_headers.json).
+// What a part's PUT signs besides x-amz-content-sha256 (set by signedOnly) and the
+// x-amz-date and (with session credentials) x-amz-security-token the signer adds: not
+// the SDK's bookkeeping headers, which would each need a place in the bucket's CORS rule
+// (sts_headers.json).
 const PART_SIGNS = new Set(['host', 'content-md5'])
 
 // Make `command` resolve to its signed request instead of sending it: its headers cut
@@ -74,12 +75,15 @@ export class StsTransport {
   }
 
   // A client holding the current credentials, rebuilt when they are renewed: the SDK
-  // would otherwise keep signing with the identity it cached until that expires.
+  // would otherwise keep signing with the identity it cached until that expires. The
+  // clock offset the old client learnt (from a RequestTimeTooSkewed answer) goes over:
+  // the part PUTs, signed here but sent by xhr.js, could not teach it to a new one.
   async s3 () {
     const identity = await this.credentials.get()
     if (identity !== this.identity) {
       this.identity = identity
       this.client = new S3Client({
+        systemClockOffset: this.client?.config.systemClockOffset ?? 0,
         region: this.settings.region,
         endpoint: this.settings.endpoint_url || undefined,
         forcePathStyle: this.settings.addressing_style === 'path',
@@ -99,6 +103,8 @@ export class StsTransport {
   // checks it. Signed in headers, not in the URL's query: Ceph RGW checks a query
   // signature on the CORS preflight too, which has no Content-MD5 to match.
   async partRequest (number, md5s) {
+    // Without it the SDK would sign, and the store take, a part it cannot check.
+    if (!md5s.has(number)) throw new Error(`part ${number} is not hashed yet`)
     const command = new UploadPartCommand({
       Bucket: this.settings.bucket,
       Key: this.key,

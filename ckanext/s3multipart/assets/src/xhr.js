@@ -2,7 +2,7 @@
 // as its transport signed the request (transport.js: PartRequest), with XMLHttpRequest,
 // the one browser API that reports upload progress. The headers carry the part's
 // Content-MD5: the store refuses other bytes (BadDigest), and the signature covers it,
-// so the request cannot carry other bytes with their own MD5. Resolves to the ETag.
+// so no one on the way can swap in other bytes with their own MD5. Resolves to the ETag.
 import { s3Error } from './errors.js'
 import { UploadError } from './retry.js'
 

@@ -43,3 +43,18 @@ test('another Content-MD5 gets another signature, and virtual-hosted addressing 
   assert.equal(new URL(one.url).host, 'survey.s3.example.org')
   assert.notEqual(one.headers.authorization.split('Signature=')[1], other.headers.authorization.split('Signature=')[1])
 })
+
+test('renewed credentials keep the clock offset the SDK learnt: part PUTs cannot teach it', async () => {
+  const sts = transport()
+  const before = await sts.partRequest(1, new Map([[1, MD5]]))
+  sts.client.config.systemClockOffset = 2 * 3600e3 // as after a RequestTimeTooSkewed answer
+  await sts.refresh()
+  const after = await sts.partRequest(1, new Map([[1, MD5]]))
+  const at = (headers) => Date.parse(headers['x-amz-date'].replace(/(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z/, '$1-$2-$3T$4:$5:$6Z'))
+  const ahead = at(after.headers) - at(before.headers)
+  assert.ok(ahead > 1.9 * 3600e3 && ahead < 2.1 * 3600e3, `signed ${ahead} ms later`)
+})
+
+test('a part not hashed yet is never signed', async () => {
+  await assert.rejects(transport().partRequest(2, new Map([[1, MD5]])), /part 2 is not hashed yet/)
+})

@@ -202,8 +202,10 @@ def test_a_part_rewritten_with_its_own_md5_is_refused_and_sent_again(page, env, 
                                                                      monkeypatch, mode):
     """The proxy replaces part 2's first try with other bytes and their own Content-MD5,
     as someone on the way could: the signature covers the MD5 the page hashed (presigned:
-    CKAN's URL; STS: the SDK's headers), so the store refuses it, the page sends it
-    again, and the object is the file."""
+    CKAN's URL; STS: the SDK's headers), so the store refuses it, and the object is the
+    file. Ceph RGW sends that 403 without CORS headers, so the page sees a network error
+    and sends the part again (a store whose 403 the page can read stops the upload there,
+    SignatureDoesNotMatch being final: retry_policy.json)."""
     monkeypatch.setitem(ckan_config, "ckanext.s3multipart.mode", mode)
     s3_proxy.reset(swap=first_tries(2))
     open_form(page, env)
