@@ -208,12 +208,11 @@ def wan(services: Services, ckan: Ckan, browser: Browser, context: Any,
     rounds = [(boto3_run(), browser_run(CONCURRENCY), browser_run(CONCURRENCY, digests=False))
               for _ in range(repeat)]
     plain.close()
-    pairs = [(b, c) for b, c, _ in rounds]
+    boto3_speed = median([b for b, _, _ in rounds])
     without_digests = median([p for _, _, p in rounds])
-    boto3_speed = median([b for b, _ in pairs])
     speeds: dict[int, dict[str, float]] = {}
     for concurrency in (1, 2, 4, 6, 8):
-        speeds[concurrency] = (median([c for _, c in pairs]) if concurrency == CONCURRENCY
+        speeds[concurrency] = (median([c for _, c, _ in rounds]) if concurrency == CONCURRENCY
                                else browser_run(concurrency))
         log(f"WAN {human(bandwidth)}/s concurrency {concurrency}: "
             f"{speeds[concurrency]['end_to_end']:.2f} MiB/s, "

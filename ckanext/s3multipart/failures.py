@@ -5,6 +5,7 @@ No CKAN import."""
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -68,6 +69,12 @@ def ckan_error(error: Mapping[str, Any]) -> str:
 
     walk(error, "")
     return "; ".join(parts) or str(error.get("__type") or "unknown error")
+
+
+def s3_error_field(text: str, name: str) -> str:
+    """One field (`Code`, `Message`) of S3's XML error answer ("" when it has none)."""
+    match = re.search(f"<{name}>([^<]*)</{name}>", text)
+    return match.group(1) if match else ""
 
 
 def s3_error(status: int | str, code: str = "", message: str = "") -> str:

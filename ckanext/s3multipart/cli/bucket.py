@@ -48,10 +48,15 @@ def cors_rule_for(rules: list[dict[str, Any]], origin: str, method: str,
     for rule in rules:
         if (any(matches(o, origin) for o in rule.get("AllowedOrigins", []))
                 and method in rule.get("AllowedMethods", [])
-                and all(any(matches(a, h) for a in rule.get("AllowedHeaders", []))
-                        for h in headers)):
+                and not refused_headers(rule, headers)):
             return rule
     return None
+
+
+def refused_headers(rule: dict[str, Any], headers: list[str]) -> list[str]:
+    """Those of `headers` that the rule's AllowedHeaders do not allow."""
+    return [h for h in headers
+            if not any(matches(allowed, h) for allowed in rule.get("AllowedHeaders", []))]
 
 
 def cors_problems(rules: list[dict[str, Any]], origin: str, mode: str) -> list[str]:
@@ -61,10 +66,9 @@ def cors_problems(rules: list[dict[str, Any]], origin: str, mode: str) -> list[s
     put = cors_rule_for(rules, origin, "PUT", part_headers)
     some_put = cors_rule_for(rules, origin, "PUT", [])
     if put is None and some_put is not None:
-        missing = [h for h in part_headers if not any(
-            matches(allowed, h) for allowed in some_put.get("AllowedHeaders", []))]
         problems.append(f"the rules for {origin} do not allow the headers part uploads send: "
-                        f"{', '.join(missing or part_headers)} (AllowedHeaders *)")
+                        f"{', '.join(refused_headers(some_put, part_headers))} "
+                        "(AllowedHeaders *)")
     elif put is None:
         problems.append(f"no rule lets {origin} PUT parts")
     elif not any(h.lower() == "etag" for h in put.get("ExposeHeaders", [])):
@@ -78,8 +82,7 @@ def cors_problems(rules: list[dict[str, Any]], origin: str, mode: str) -> list[s
             if rule is None:
                 methods.append(method)
             else:  # the method is allowed, some of the SDK's headers are not
-                headers.update(h for h in SDK_HEADERS if not any(
-                    matches(allowed, h) for allowed in rule.get("AllowedHeaders", [])))
+                headers.update(refused_headers(rule, SDK_HEADERS))
         if methods:
             problems.append(f"no rule lets {origin} send {', '.join(methods)} with the AWS "
                             "SDK's headers (AllowedHeaders *)")

@@ -3,7 +3,6 @@ presigned mode (plain PUTs to URLs CKAN presigns), the same part plan as the bro
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import retry_policy
 from ..checksums import content_md5, md5_of_range
-from ..failures import s3_error
+from ..failures import s3_error, s3_error_field
 from ..parts import part_count, part_range
 from ..s3_config import client_config
 from .api import ApiError, Ckan
@@ -65,12 +64,6 @@ def matching_parts(path: str, size: int, part_size: int,
             if md5_of_range(f, *part_range(size, part_size, number)) == md5:
                 kept[number] = etag
     return kept
-
-
-def _xml_field(text: str, name: str) -> str:
-    """One field of S3's XML error answer ("" when it has none)."""
-    match = re.search(f"<{name}>([^<]*)</{name}>", text)
-    return match.group(1) if match else ""
 
 
 @contextlib.contextmanager
@@ -230,7 +223,8 @@ class PresignedTransport:
                 with self._lock:  # sent: its URL is not needed again
                     self._urls.pop(number, None)
                 return etag
-            code, message = _xml_field(answer.text, "Code"), _xml_field(answer.text, "Message")
+            code = s3_error_field(answer.text, "Code")
+            message = s3_error_field(answer.text, "Message")
             problem = s3_error(answer.status_code, code, message)
             if retry_policy.digest_refused(code):  # sent again by send_parts, read anew
                 raise DigestRefused(f"part {number}: {problem}")

@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from ..checksums import content_md5
+from ..failures import s3_error_field
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
               "proxy-authorization", "proxy-authenticate", "content-length"}
@@ -104,7 +105,7 @@ class S3Proxy:
         record = getattr(request, "_part", None)
         if record is not None:
             record.status = answer.status_code
-            record.code = _error_code(answer.get_data())
+            record.code = s3_error_field(answer.get_data(as_text=True), "Code")
         return answer(environ, start_response)
 
     def _part_put(self, request: Request, query: dict, body: bytes,
@@ -174,11 +175,6 @@ class S3Proxy:
 
 def _flipped(body: bytes) -> bytes:
     return body[:-1] + bytes([body[-1] ^ 0xFF])
-
-
-def _error_code(body: bytes) -> str:
-    found = re.search(rb"<Code>([^<]+)</Code>", body[:4096])
-    return found.group(1).decode() if found else ""
 
 
 def _signed_by(request: Request, query: dict) -> tuple[str, str]:
