@@ -70,6 +70,7 @@ _RULES: dict[str, Callable[[Any], str | None]] = {
     "credentials_duration": _whole_number(900, 43200),
     "part_size": _whole_number(MIN_PART_SIZE, MAX_PART_SIZE),
     "concurrency": _whole_number(1, 64),
+    "files_concurrency": _whole_number(1, 16),
     "max_size": _whole_number(0, MAX_OBJECT_SIZE),
     "download_expiry": _whole_number(1, 604800),
 }
@@ -163,6 +164,11 @@ def part_size() -> int:
 
 def concurrency() -> int:
     return int(_get("concurrency"))
+
+
+def files_concurrency() -> int:
+    """Files in flight at once in a batch (a folder or many files)."""
+    return int(_get("files_concurrency"))
 
 
 def max_size() -> int:

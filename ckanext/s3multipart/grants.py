@@ -9,7 +9,7 @@ from typing import Any
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-from . import config, credentials, keys, limits, media_types, parts, storage
+from . import config, credentials, folders, keys, limits, media_types, parts, storage
 
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+\"-]+)*$")
 
@@ -35,16 +35,37 @@ def new_key(package: model.Package, filename: str, field: str = "filename") -> s
     return _key_under(keys.new_upload_prefix(package.owner_org, package.id), filename, field)
 
 
-def _key_under(prefix: str, filename: str, field: str = "filename") -> str:
+def _key_under(prefix: str, filename: str, field: str = "filename", batch: bool = False) -> str:
     try:
-        return keys.object_key(prefix, filename)
+        return keys.batch_key(prefix, filename) if batch else keys.object_key(prefix, filename)
     except keys.UnsafeFileName:
+        if batch and folders.relative_path(filename).rsplit("/", 1)[-1].strip(". "):
+            raise _invalid(field, tk._(
+                "The folders of '{}' are too long to leave room for its name within S3's "
+                "1024-byte keys; move the file up").format(filename)) from None
         raise _invalid(field, tk._(
             "File name '{}' has no usable characters; rename the file").format(filename)) from None
     except keys.PrefixTooLong:
         raise _invalid("config", tk._(
             "ckanext.s3multipart.s3_prefix is too long to leave room for file names within "
             "S3's 1024-byte keys; ask a sysadmin to shorten it")) from None
+
+
+def user_id(user_name: str) -> str:
+    """The id of the user called `user_name` (batch prefixes are issued to an id: names
+    can change)."""
+    user = model.User.get(user_name) if user_name else None
+    if user is None:
+        raise tk.NotAuthorized(tk._("Log in to upload files"))
+    return user.id
+
+
+def check_batch_prefix(package: model.Package, user_name: str, prefix: str) -> None:
+    """Refuse a prefix that is not a batch prefix issued to this user for this dataset."""
+    if not keys.is_batch_prefix(prefix, package.owner_org, package.id, user_id(user_name)):
+        raise _invalid("prefix", tk._(
+            "'{}' is not a batch prefix issued to you for dataset '{}'; start a new batch "
+            "without a prefix").format(prefix, package.name))
 
 
 def check_key(package: model.Package, key: str) -> None:
@@ -92,13 +113,19 @@ def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
 
     With `prefix` (one issued earlier for this dataset) the same upload continues after a
     credential refresh or a page reload; a prefix that already holds a finished object is
-    refused so that credentials never overwrite an object. With `filename` the answer
+    refused so that credentials never overwrite an object. A batch prefix (`batch_keys`)
+    is taken from the user it was issued to only, finished files and all. With `filename`
+    (in a batch: the file's relative path) the answer
     also names the object's `key` (the server owns the safe-file-name rule) and the
     `content_type` to create it with (the declared type, else the name's guess).
     """
     _require_sts()
     check_resource(package, resource_id)
-    if prefix:
+    # A batch's prefix (issued to this user) keeps its finished files beside those still
+    # going; an upload's prefix holds one file, so a finished one closes it.
+    batch = bool(prefix) and keys.is_batch_prefix(prefix, package.owner_org, package.id,
+                                                  user_id(user_name))
+    if prefix and not batch:
         if not keys.is_upload_prefix(prefix, package.owner_org, package.id):
             raise _invalid("prefix", tk._(
                 "'{}' is not an upload prefix issued for dataset '{}'").format(
@@ -106,9 +133,9 @@ def sts_credentials(package: model.Package, user_name: str, prefix: str | None,
         if storage.has_objects(prefix):
             raise _invalid("prefix", tk._(
                 "The upload under '{}' is already complete; start a new upload").format(prefix))
-    else:
+    elif not prefix:
         prefix = keys.new_upload_prefix(package.owner_org, package.id)
-    named = {"key": _key_under(prefix, filename),
+    named = {"key": _key_under(prefix, filename, batch=batch),
              "content_type": content_type(declared_type, filename)} if filename else {}
     answer = credentials.issue(prefix, user_name)
     return {
@@ -172,12 +199,21 @@ def presigned_post(package: model.Package, user_name: str, filename: str | None)
 # Presigned multipart -------------------------------------------------------------------
 
 def start(package: model.Package, user_name: str, filename: str, size: int,
-          declared_type: str | None, resource_id: str | None) -> dict[str, Any]:
-    """Create a multipart upload that the browser fills through presigned part URLs."""
+          declared_type: str | None, resource_id: str | None,
+          prefix: str | None = None) -> dict[str, Any]:
+    """Create a multipart upload that the browser fills through presigned part URLs; with
+    a batch `prefix`, at the file's place in that batch (`filename` its relative path)."""
     check_size(size)
     check_resource(package, resource_id)
     stored_type = content_type(declared_type, filename)
-    key = new_key(package, filename)
+    if prefix:
+        check_batch_prefix(package, user_name, prefix)
+        key = _key_under(prefix, filename, batch=True)
+        if storage.head(key) is not None:
+            raise _invalid("filename", tk._(
+                "'{}' is uploaded in this batch already (object '{}')").format(filename, key))
+    else:
+        key = new_key(package, filename)
     upload_id = storage.create_multipart_upload(
         key, stored_type, metadata(package, user_name, resource_id))
     part_size, part_count = parts.plan(size, config.part_size())
@@ -236,3 +272,50 @@ def complete(package: model.Package, key: str, upload_id: str,
 def abort(package: model.Package, key: str, upload_id: str) -> None:
     _check_upload(package, key, upload_id)
     storage.abort_multipart_upload(key, upload_id)
+
+
+# Batches --------------------------------------------------------------------------------
+
+BATCH_FILES = 1000  # at most, per call of batch_keys: names only, no store calls
+
+
+def batch_keys(package: model.Package, user_name: str, prefix: str | None,
+               files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The keys of a batch's files below one batch prefix (a fresh one without `prefix`),
+    in the order given: {name, key, content_type, part_size, part_count} for each file,
+    or {name, error} for one that cannot be stored (no usable name, too large, a second
+    file at the same key). Nothing is written: in STS mode the uploader then asks for
+    credentials of the prefix, in presigned mode it starts each file's upload."""
+    if prefix:
+        check_batch_prefix(package, user_name, prefix)
+    else:
+        prefix = keys.new_batch_prefix(package.owner_org, package.id, user_id(user_name))
+    seen: dict[str, str] = {}
+    planned = []
+    for file in files:
+        name = folders.relative_path(file["name"])
+        try:
+            key = _key_under(prefix, name, "name", batch=True)
+            check_size(file["size"], "size", name)
+            stored_type = content_type(file.get("content_type"), name)
+        except tk.ValidationError as e:
+            planned.append({"name": name, "error": _first_message(e)})
+            continue
+        if key in seen:
+            planned.append({"name": name, "error": tk._(
+                "'{}' would be stored at the same key as '{}'; rename one of them").format(
+                    name, seen[key])})
+            continue
+        seen[key] = name
+        part_size, part_count = parts.plan(file["size"], config.part_size())
+        planned.append({"name": name, "key": key, "content_type": stored_type,
+                        "part_size": part_size, "part_count": part_count})
+    return {"prefix": prefix, "files": planned, "mode": config.mode(),
+            "files_concurrency": config.files_concurrency(),
+            "concurrency": config.concurrency(), "max_size": config.max_size()}
+
+
+def _first_message(error: tk.ValidationError) -> str:
+    messages = [m for ms in error.error_dict.values() for m in (ms if isinstance(ms, list)
+                                                                  else [ms])]
+    return str(messages[0]) if messages else str(error)

@@ -6,6 +6,11 @@ The upload segment is fresh for every upload, so no upload can overwrite another
 object. It carries an HMAC of the dataset id made with CKAN's secret, so the server can
 later recognise a prefix it issued for this dataset (credential refresh, resume) without
 storing anything.
+
+A batch (many files or a folder uploaded at once) shares one segment, issued to one user,
+whose HMAC covers that user's id too; its files keep their relative paths below it:
+
+    [<s3_prefix>/]<owner_org id>/<dataset id>/<batch segment>/<safe relative path>
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import secrets
 import unicodedata
 
 from . import config
+from .folders import relative_path
 from .limits import MAX_KEY_BYTES
 
 _SEGMENT = re.compile(r"^([0-9a-f]{16})([0-9a-f]{16})$")
@@ -42,8 +48,10 @@ def dataset_prefix(org_id: str, dataset_id: str) -> str:
     return "/".join(p for p in parts if p) + "/"
 
 
-def _signature(dataset_id: str, nonce: str) -> str:
-    mac = hmac.new(config.signing_secret(), f"{dataset_id}/{nonce}".encode(), hashlib.sha256)
+def _signature(dataset_id: str, nonce: str, user_id: str | None = None) -> str:
+    # A batch's message has three parts, an upload's two: neither passes for the other.
+    message = f"{dataset_id}/{nonce}" if user_id is None else f"{dataset_id}/{user_id}/{nonce}"
+    mac = hmac.new(config.signing_secret(), message.encode(), hashlib.sha256)
     return mac.hexdigest()[:16]
 
 
@@ -53,14 +61,29 @@ def new_upload_prefix(org_id: str, dataset_id: str) -> str:
     return f"{dataset_prefix(org_id, dataset_id)}{nonce}{_signature(dataset_id, nonce)}/"
 
 
+def new_batch_prefix(org_id: str, dataset_id: str, user_id: str) -> str:
+    """A fresh prefix for one user's batch of files inside the dataset's prefix."""
+    nonce = secrets.token_hex(8)
+    return f"{dataset_prefix(org_id, dataset_id)}{nonce}{_signature(dataset_id, nonce, user_id)}/"
+
+
 def is_upload_prefix(prefix: str, org_id: str, dataset_id: str) -> bool:
     """True if `prefix` is an upload prefix this site issued for this dataset."""
+    return _issued(prefix, org_id, dataset_id, None)
+
+
+def is_batch_prefix(prefix: str, org_id: str, dataset_id: str, user_id: str) -> bool:
+    """True if `prefix` is a batch prefix this site issued to this user for this dataset."""
+    return _issued(prefix, org_id, dataset_id, user_id)
+
+
+def _issued(prefix: str, org_id: str, dataset_id: str, user_id: str | None) -> bool:
     base = dataset_prefix(org_id, dataset_id)
     if not prefix.startswith(base) or not prefix.endswith("/"):
         return False
     match = _SEGMENT.match(prefix[len(base):-1])
     return bool(match) and hmac.compare_digest(
-        match.group(2), _signature(dataset_id, match.group(1))
+        match.group(2), _signature(dataset_id, match.group(1), user_id)
     )
 
 
@@ -131,3 +154,19 @@ def object_key(prefix: str, file_name: str) -> str:
     if room < MIN_NAME_BYTES:
         raise PrefixTooLong(prefix)
     return prefix + safe_file_name(file_name, room)
+
+
+def batch_key(prefix: str, name: str) -> str:
+    """Key of a batch's file: the prefix plus its relative path, each folder and the file
+    name made safe (`safe_file_name`), within 1024 bytes; folders that leave the file
+    name too little room are an UnsafeFileName."""
+    segments = relative_path(name).split("/")
+    folders = [safe_file_name(segment) for segment in segments[:-1]
+               if segment.strip().lstrip(". ")]
+    folder_prefix = prefix + "".join(folder + "/" for folder in folders)
+    room = min(255, MAX_KEY_BYTES - len(folder_prefix.encode()))
+    if room < MIN_NAME_BYTES:
+        if MAX_KEY_BYTES - len(prefix.encode()) < MIN_NAME_BYTES:
+            raise PrefixTooLong(prefix)
+        raise UnsafeFileName(name)
+    return folder_prefix + safe_file_name(segments[-1], room)

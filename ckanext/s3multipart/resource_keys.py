@@ -7,6 +7,7 @@ verification job (verification.py).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import ckan.model as model
@@ -50,8 +51,10 @@ def _claimed_hash(resource: dict[str, Any], previous: dict[str, Any] | None) -> 
     return claim
 
 
-def check(data_dict: dict[str, Any]) -> None:
-    """Check and complete the `s3_key` resources of a dataset dict about to be saved."""
+def check(data_dict: dict[str, Any], checked: Collection[str] = ()) -> None:
+    """Check and complete the `s3_key` resources of a dataset dict about to be saved.
+    Resources whose key is in `checked` were checked and completed by this request
+    already (resource_batches), and are left as they are."""
     resources = data_dict.get("resources") or []
     if not any(isinstance(r, dict) and r.get("s3_key") for r in resources):
         return
@@ -67,6 +70,8 @@ def check(data_dict: dict[str, Any]) -> None:
             raise _error(index, len(resources), tk._(
                 "s3_key must be the object's key, a string like '{}'").format(
                     "<organization id>/<dataset id>/<upload>/<file name>"))
+        if key in checked:
+            continue
         if upload_field.is_pending(key):
             # A file from the upload field, checked by the uploader and written after
             # validation: there is no object to look at yet.

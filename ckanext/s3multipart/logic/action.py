@@ -11,7 +11,7 @@ from ckan.lib.navl.dictization_functions import DataError
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError as CSRFError
 
-from .. import authz, downloads, grants, resource_keys, storage, verification
+from .. import authz, downloads, grants, resource_batches, resource_keys, storage, verification
 from . import schema
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "s3multipart_upload_list_parts",
     "s3multipart_upload_complete",
     "s3multipart_upload_abort",
+    "s3multipart_batch_keys",
+    "s3multipart_resources_create",
     "s3multipart_download_stats",
     "package_create",
     "package_update",
@@ -132,10 +134,13 @@ def s3multipart_upload_start(context, data, package):
     :param size: the file's size in bytes
     :param content_type: (optional) the file's media type
     :param resource_id: (optional) the resource whose file is being replaced
+    :param prefix: (optional) a batch prefix from ``s3multipart_batch_keys``: the file
+        (``filename`` its relative path) goes to its place in that batch
     :returns: ``upload_id``, ``key``, ``part_size``, ``part_count``
     """
     return grants.start(package, _user(context), data["filename"], data["size"],
-                         data.get("content_type"), data.get("resource_id"))
+                         data.get("content_type"), data.get("resource_id"),
+                         data.get("prefix"))
 
 
 @_action(schema.upload_sign, malformed={"parts": [
@@ -196,6 +201,50 @@ def s3multipart_upload_abort(context, data, package):
     grants.abort(package, data["key"], data["upload_id"])
 
 
+@_action(schema.batch_keys, malformed={"files": [
+    'Give the files as a list of objects: [{"name": "folder/file.csv", "size": 1024}, ...]']})
+def s3multipart_batch_keys(context, data, package):
+    """Where the files of a batch (many files or a folder) go: one prefix for the batch,
+    issued to the caller, with each file's key below it (at most 1,000 files per call).
+
+    Nothing is written. In STS mode, ``s3multipart_credentials`` with the ``prefix`` then
+    gives credentials for the whole batch (again after they expire, to the same user
+    only); in presigned mode ``s3multipart_upload_start`` with the ``prefix`` starts each
+    file's upload. Finished files become resources with ``s3multipart_resources_create``.
+
+    :param id: the dataset's id or name
+    :param prefix: (optional) the batch's prefix, for its further files; without it a new
+        batch starts
+    :param files: list of ``{name, size, content_type}``: the file's path relative to the
+        folder chosen (``survey/2024/01/day.csv``), its size in bytes and (optional) its
+        media type
+    :returns: ``prefix``, ``files`` (in the order given: ``{name, key, content_type,
+        part_size, part_count}``, or ``{name, error}`` for a file that cannot be stored),
+        ``mode``, ``files_concurrency``, ``concurrency``, ``max_size``
+    """
+    return grants.batch_keys(package, _user(context), data.get("prefix"), data["files"])
+
+
+@_action(schema.resources_create, malformed={"resources": [
+    'Give the resources as a list of objects: [{"s3_key": "...", "name": "..."}, ...]']})
+def s3multipart_resources_create(context, data, package):
+    """Create resources of the dataset from uploaded objects, up to 100 in one call (one
+    dataset save instead of one per resource).
+
+    Each resource is what ``resource_create`` takes, with an ``s3_key``: its key is
+    checked and its ``size`` and ``mimetype`` taken from the store as there. A resource
+    that cannot be made is reported and the others are made; one whose ``s3_key`` the
+    dataset already has is reported as present and not made again.
+
+    :param id: the dataset's id or name
+    :param resources: list of resource dicts, each with ``s3_key`` and usually ``name``,
+        ``hash`` (the file's SHA-256) and ``hash_algorithm``
+    :returns: ``resources``, in the order given: ``{s3_key, name, id, state}`` with state
+        ``created`` or ``present``, or ``{s3_key, name, error}``
+    """
+    return resource_batches.create(context, package.id, data["resources"])
+
+
 @tk.chained_action
 def package_create(up_func, context, data_dict):
     _check_resources("package_create", context, data_dict)
@@ -232,7 +281,7 @@ def _check_resources(action: str, context: dict[str, Any], data_dict: dict[str, 
     # Auth first, so that nobody learns from the answer which objects exist.
     tk.check_access(action, dict(context), data_dict)
     try:
-        resource_keys.check(data_dict)
+        resource_keys.check(data_dict, context.get(resource_batches.CHECKED, ()))
     except storage.StorageError as e:
         raise tk.ValidationError({"storage": [str(e)]}) from None
 

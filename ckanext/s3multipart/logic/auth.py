@@ -16,6 +16,8 @@ __all__ = [
     "s3multipart_upload_list_parts",
     "s3multipart_upload_complete",
     "s3multipart_upload_abort",
+    "s3multipart_batch_keys",
+    "s3multipart_resources_create",
     "s3multipart_download_stats",
 ]
 
@@ -39,6 +41,8 @@ s3multipart_upload_sign = _upload_rule("s3multipart_upload_sign")
 s3multipart_upload_list_parts = _upload_rule("s3multipart_upload_list_parts")
 s3multipart_upload_complete = _upload_rule("s3multipart_upload_complete")
 s3multipart_upload_abort = _upload_rule("s3multipart_upload_abort")
+s3multipart_batch_keys = _upload_rule("s3multipart_batch_keys")
+s3multipart_resources_create = _upload_rule("s3multipart_resources_create")
 
 
 @tk.auth_allow_anonymous_access

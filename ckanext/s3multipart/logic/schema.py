@@ -37,7 +37,29 @@ def upload_start(not_empty, not_missing, ignore_missing, unicode_safe, s3multipa
     return {"id": [not_empty, *_name()], "filename": [not_empty, unicode_safe],
             "size": [not_missing, s3multipart_size],
             "content_type": [ignore_missing, unicode_safe],
-            "resource_id": [ignore_missing, *_name()]}
+            "resource_id": [ignore_missing, *_name()],
+            "prefix": [ignore_missing, *_name()]}
+
+
+@validator_args
+def batch_keys(not_empty, not_missing, ignore_missing, ignore, unicode_safe, s3multipart_size,
+               s3multipart_batch_files) -> Schema:
+    return {"id": [not_empty, *_name()], "prefix": [ignore_missing, *_name()],
+            "files": {"name": [not_empty, unicode_safe, *_name()],
+                      "size": [not_missing, s3multipart_size],
+                      "content_type": [ignore_missing, unicode_safe], "__extras": [ignore]},
+            "__after": [s3multipart_batch_files]}
+
+
+@validator_args
+def resources_create(not_empty, ignore_missing, keep_extras, unicode_safe,
+                     s3multipart_batch_resources) -> Schema:
+    # Each resource as resource_create takes it, with an s3_key; CKAN's own schema then
+    # validates the rest when the dataset is saved.
+    return {"id": [not_empty, *_name()],
+            "resources": {"s3_key": [not_empty, *_name()],
+                          "name": [ignore_missing, unicode_safe], "__extras": [keep_extras]},
+            "__after": [s3multipart_batch_resources]}
 
 
 @validator_args

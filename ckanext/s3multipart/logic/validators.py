@@ -8,7 +8,12 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
+from ..grants import BATCH_FILES
+from ..resource_batches import MAX_RESOURCES
+
 __all__ = [
+    "s3multipart_batch_files",
+    "s3multipart_batch_resources",
     "s3multipart_content_md5",
     "s3multipart_no_control_characters",
     "s3multipart_part_number",
@@ -123,3 +128,31 @@ def s3multipart_size(value: Any) -> int:
     if size < 0:
         raise Invalid(tk._("Size must be 0 or more bytes"))
     return size
+
+
+def _items(data: dict[Any, Any], errors: dict[Any, Any], field: str, item_key: str,
+           most: int, missing: str, too_many: str) -> None:
+    """At least one and at most `most` items in the list `field` (each an object that
+    has `item_key`), else an error on a field navl has."""
+    items = sorted(k for k in data if len(k) == 3 and k[0] == field and k[2] == item_key)
+    if not items and not any(k[0] == field for k in errors if errors[k]):
+        errors[(field,)] = [missing]
+    if len(items) > most:
+        errors.setdefault(items[most], []).append(too_many.format(most))
+
+
+def s3multipart_batch_files(key: Any, data: dict[Any, Any], errors: dict[Any, Any],
+                            context: dict[str, Any]) -> None:
+    """The `files` of a batch_keys request: 1 to grants.BATCH_FILES."""
+    _items(data, errors, "files", "name", BATCH_FILES,
+           tk._('Give the files as [{"name": "folder/file.csv", "size": 1024}, ...]'),
+           tk._("Ask for at most {} files per request"))
+
+
+def s3multipart_batch_resources(key: Any, data: dict[Any, Any], errors: dict[Any, Any],
+                                context: dict[str, Any]) -> None:
+    """The `resources` of a resources_create request: 1 to resource_batches.MAX_RESOURCES."""
+    _items(data, errors, "resources", "s3_key", MAX_RESOURCES,
+           tk._('Give the resources as [{"s3_key": "...", "name": "folder/file.csv", '
+                '"hash": "<SHA-256>"}, ...]'),
+           tk._("Create at most {} resources per request"))

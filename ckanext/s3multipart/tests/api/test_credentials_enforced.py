@@ -103,6 +103,25 @@ def test_refreshed_credentials_continue_the_same_upload_and_nothing_else(env, ap
     assert_no_reads_deletes_or_listings(client, key)
 
 
+def test_batch_credentials_write_the_folders_of_their_batch_and_nothing_else(env, api, store,
+                                                                            s3):
+    prefix = api.call("s3multipart_batch_keys", env.publisher, id="big-data",
+                      files=[{"name": "survey/2024/01/day.csv", "size": 1}])["prefix"]
+    answer = api.call("s3multipart_credentials", env.publisher, id="big-data", prefix=prefix)
+    client = client_for(store, answer["credentials"])
+    assert_may_upload_under(client, s3, prefix + "survey/2024/01/")
+    # Renewed beside the finished files, they still reach only this batch.
+    renewed = client_for(store, api.call("s3multipart_credentials", env.publisher,
+                                         id="big-data", prefix=prefix)["credentials"])
+    renewed.put_object(Bucket=BUCKET, Key=prefix + "survey/readme.txt", Body=b"r")
+    others = [keys.new_batch_prefix(env.org["id"], env.dataset["id"], env.publisher["id"]),
+              keys.new_upload_prefix(env.org["id"], env.dataset["id"]), env.prefix]
+    for key in (p + "survey/x.csv" for p in others):
+        assert refused(lambda k=key: renewed.put_object(Bucket=BUCKET, Key=k, Body=b"x")) \
+            == "AccessDenied", key
+    assert_no_reads_deletes_or_listings(renewed, prefix + "survey/readme.txt")
+
+
 def test_legacy_route_credentials_write_the_whole_dataset_and_nothing_else(env, app, store, s3):
     answer = app.get("/api/3/action/get_s3_auth/big-data",
                      headers={"Authorization": env.publisher["token"]}).json
