@@ -17,6 +17,7 @@ import requests
 from ..failures import Failure, one_line
 from ..sizes import human as human_size
 from .api import ApiError, Ckan
+from .batch import Batch
 from .publish import Upload
 from .transfer import UploadError
 
@@ -47,25 +48,44 @@ def main() -> None:
     (ckanext-s3multipart). Needs only the site's URL and an API token."""
 
 
-@main.command(short_help="Upload files into a dataset's resources.")
+@main.command(short_help="Upload files or folders into a dataset's resources.")
 @site_options
 @click.option("--dataset", metavar="NAME",
               help="The dataset (name or id) to add the files to.")
 @click.option("--resource-id", metavar="ID",
               help="Replace the file of this resource instead (one FILE).")
 @click.option("--concurrency", type=click.IntRange(1, 64),
-              help="Parts in flight at once (default: the site's setting).")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, readable=True,
-                                path_type=pathlib.Path))
+              help="Parts in flight at once per file (default: the site's setting).")
+@click.option("--files-concurrency", type=click.IntRange(1, 16),
+              help="With folders: files in flight at once (default: the site's setting).")
+@click.option("--include-system-files", is_flag=True,
+              help="With folders: upload .DS_Store, Thumbs.db and the like too.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE|DIR...",
+                type=click.Path(exists=True, readable=True, path_type=pathlib.Path))
 @_friendly
 def upload(ckan_url: str, api_token: str, dataset: str | None, resource_id: str | None,
-           concurrency: int | None, files: tuple[pathlib.Path, ...]) -> None:
-    """Upload FILEs as new resources of a dataset, or replace a resource's file.
+           concurrency: int | None, files_concurrency: int | None,
+           include_system_files: bool, files: tuple[pathlib.Path, ...]) -> None:
+    """Upload FILEs as new resources of a dataset, or replace a resource's file; or
+    upload whole folders (DIR), each file a resource named by its path from the folder
+    (survey/2024/01/day.csv), skipping those the dataset has (same name and size).
 
     Parts go straight to S3, several at a time, each retried on failure. Interrupted?
     Run the same command again: it resumes where it stopped."""
     api = Ckan(ckan_url, api_token)
+    if any(path.is_dir() for path in files):
+        if resource_id:
+            raise click.UsageError("--resource-id replaces one resource's file: give one FILE")
+        if not dataset:
+            raise click.UsageError("give --dataset NAME to upload folders into")
+        outcome = Batch(api, dataset, concurrency, files_concurrency,
+                        say=lambda text: click.echo(text, err=True)).run(
+                            files, include_system_files)
+        if outcome.failed:
+            raise Failure(f"{len(outcome.failed)} file(s) failed: "
+                          + ", ".join(outcome.failed[:5])
+                          + (", ..." if len(outcome.failed) > 5 else ""))
+        return
     if resource_id:
         if len(files) > 1:
             raise click.UsageError("--resource-id replaces one resource's file: give one FILE")

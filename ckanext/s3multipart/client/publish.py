@@ -66,14 +66,14 @@ class Upload:
     def __init__(self, api: Ckan, path: pathlib.Path, dataset: str,
                  resource_id: str | None, concurrency: int | None,
                  say: Callable[[str], None], progress: Progress,
-                 state_dir: pathlib.Path | None = None) -> None:
+                 state_dir: pathlib.Path | None = None, name: str | None = None) -> None:
         self.api, self.path, self.dataset = api, path, dataset
         self.resource_id, self.concurrency = resource_id, concurrency
         self.say, self.progress = say, progress
         self.size = path.stat().st_size
-        self.name = path.name
+        self.name = name or path.name  # in a batch, the file's path within it
         self.content_type = media_types.content_type(None, self.name)
-        self.record = Record(api.url, dataset, resource_id, path, state_dir)
+        self.record = Record(api.url, dataset, resource_id, path, state_dir, name)
 
     def run(self) -> dict[str, Any]:
         """Upload (or finish uploading) the file; returns the resource."""
@@ -83,6 +83,13 @@ class Upload:
             if done:
                 return done
             saved = {}
+        key, digest = self.send(saved)
+        resource = self._save_resource(key, digest)
+        self.made(resource["id"])
+        return resource
+
+    def send(self, saved: dict[str, Any]) -> tuple[str, str]:
+        """Put the file in S3, resuming the `saved` upload; its key and SHA-256."""
         before = _fingerprint(self.path)
         sha256 = Sha256(self.path)
         if saved.get("completed"):
@@ -95,9 +102,11 @@ class Upload:
             self.record.clear()
             raise UploadError(f"{self.path} changed while it was uploaded; run the same "
                               "command again to upload it as it is now")
-        resource = self._save_resource(key, digest)
-        self.record.save({**(self.record.load() or {}), "resource": resource["id"]})
-        return resource
+        return key, digest
+
+    def made(self, resource_id: str) -> None:
+        """Remember the resource made from the file: a run on the same file finds it."""
+        self.record.save({**(self.record.load() or {}), "resource": resource_id})
 
     def _earlier_resource(self, saved: dict[str, Any]) -> dict[str, Any] | None:
         """The resource an earlier run made from this very file, if it still has it."""
@@ -143,11 +152,7 @@ class Upload:
         """The saved upload and the parts S3 already holds, or (None, {}) to start anew."""
         try:
             if saved.get("mode") == "sts":
-                answer = self.api.call("s3multipart_credentials", id=self.dataset,
-                                       prefix=saved["prefix"], filename=self.name)
-                transport: Transport = StsTransport(
-                    self.api, self.dataset, {**answer, "part_size": saved["part_size"]},
-                    saved["key"], self.concurrency, upload_id=saved["upload_id"])
+                transport: Transport = self._saved_sts(saved)
             else:
                 transport = PresignedTransport(
                     self.api, self.dataset, saved["key"], saved["upload_id"],
@@ -170,6 +175,13 @@ class Upload:
         if done:
             self.say(f"{self.path}: resuming, {len(done)} of {count} parts already uploaded")
         return transport, done
+
+    def _saved_sts(self, saved: dict[str, Any]) -> StsTransport:
+        """The saved STS-mode upload, with credentials for its prefix."""
+        answer = self.api.call("s3multipart_credentials", id=self.dataset,
+                               prefix=saved["prefix"], filename=self.name)
+        return StsTransport(self.api, self.dataset, {**answer, "part_size": saved["part_size"]},
+                            saved["key"], self.concurrency, upload_id=saved["upload_id"])
 
     def _start(self) -> Transport:
         """A new multipart upload, in STS mode unless the site answers it uses presigned."""

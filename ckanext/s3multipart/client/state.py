@@ -1,8 +1,9 @@
 """Resume state of uploads, one small JSON file each under ~/.cache/s3multipart.
 
 A file is known by the CKAN site, dataset, target resource, its absolute path, size and
-modification time: running the same command again on the unchanged file finds the
-upload it started (or the resource it already made), and a changed file starts over.
+modification time (and, in a batch, its name there): running the same command again on
+the unchanged file finds the upload it started (or the resource it already made), and a
+changed file starts over.
 The state holds upload ids and key prefixes, no credentials or tokens.
 """
 from __future__ import annotations
@@ -25,10 +26,13 @@ class Record:
     """The saved state of one file's upload."""
 
     def __init__(self, ckan_url: str, dataset: str, resource_id: str | None,
-                 path: pathlib.Path, directory: pathlib.Path | None = None) -> None:
+                 path: pathlib.Path, directory: pathlib.Path | None = None,
+                 name: str | None = None) -> None:
         stat = path.stat()
+        # A file of a batch is known by its name there too (its key follows the name).
+        place = [name] if name is not None else []
         identity = json.dumps([ckan_url.rstrip("/"), dataset, resource_id or "",
-                               str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+                               str(path.resolve()), stat.st_size, stat.st_mtime_ns, *place])
         name = hashlib.sha256(identity.encode()).hexdigest()[:32] + ".json"
         self.path = (directory or state_dir()) / name
 

@@ -88,11 +88,16 @@ class StsTransport:
     mode = "sts"
 
     def __init__(self, api: Ckan, dataset: str, answer: dict[str, Any], key: str,
-                 concurrency: int | None, upload_id: str | None = None) -> None:
+                 concurrency: int | None, upload_id: str | None = None,
+                 shared: StsTransport | None = None) -> None:
         self.api, self.dataset, self.answer = api, dataset, answer
         self.key, self.upload_id = key, upload_id
         self.prefix, self.bucket = answer["prefix"], answer["bucket"]
         self.concurrency = concurrency or int(answer.get("concurrency") or 4)
+        if shared is not None:
+            # The files of a batch share one client and its renewing credentials.
+            self.s3 = shared.s3
+            return
         # Renewed a few minutes ahead: botocore's default (15 minutes) is the shortest
         # lifetime CKAN may hand out, and would mean asking CKAN before every request.
         credentials = RefreshableCredentials.create_from_metadata(
