@@ -11,6 +11,11 @@ import json
 import pathlib
 import unicodedata
 
+# The most files one s3multipart_batch_keys call plans, and resources one
+# s3multipart_resources_create call makes (a HEAD each and one dataset save).
+KEYS_PER_CALL = 1000
+RESOURCES_PER_CALL = 100
+
 _SYSTEM = json.loads(pathlib.Path(__file__).with_name("system_files.json").read_text())
 _NAMES = {name.lower() for name in _SYSTEM["names"]}
 _NAME_PREFIXES = tuple(prefix.lower() for prefix in _SYSTEM["name_prefixes"])

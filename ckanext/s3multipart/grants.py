@@ -38,11 +38,11 @@ def new_key(package: model.Package, filename: str, field: str = "filename") -> s
 def _key_under(prefix: str, filename: str, field: str = "filename", batch: bool = False) -> str:
     try:
         return keys.batch_key(prefix, filename) if batch else keys.object_key(prefix, filename)
+    except keys.FoldersTooLong:
+        raise _invalid(field, tk._(
+            "The folders of '{}' are too long to leave room for its name within S3's "
+            "1024-byte keys; move the file up").format(filename)) from None
     except keys.UnsafeFileName:
-        if batch and folders.relative_path(filename).rsplit("/", 1)[-1].strip(". "):
-            raise _invalid(field, tk._(
-                "The folders of '{}' are too long to leave room for its name within S3's "
-                "1024-byte keys; move the file up").format(filename)) from None
         raise _invalid(field, tk._(
             "File name '{}' has no usable characters; rename the file").format(filename)) from None
     except keys.PrefixTooLong:
@@ -248,8 +248,15 @@ def list_parts(package: model.Package, key: str, upload_id: str) -> dict[str, An
 
 def complete(package: model.Package, key: str, upload_id: str,
              part_list: list[dict[str, Any]]) -> dict[str, Any]:
-    """Complete the upload, then refuse (and delete) an object over max_size."""
+    """Complete the upload, then refuse (and delete) an object over max_size. In a batch,
+    where two uploads of one file may have been started, the second to complete is
+    aborted rather than replace the first's object (a single upload's key is its own)."""
     _check_upload(package, key, upload_id)
+    if not keys.is_upload_prefix(keys.upload_prefix_of(key), package.owner_org, package.id) \
+            and storage.head(key) is not None:
+        storage.abort_multipart_upload(key, upload_id)
+        raise _invalid("key", tk._(
+            "'{}' is uploaded already; this second upload of it was aborted").format(key))
     # S3 wants them sorted; some stores (moto) silently corrupt the object otherwise.
     part_list = sorted(part_list, key=lambda p: p["part_number"])
     try:
@@ -275,9 +282,6 @@ def abort(package: model.Package, key: str, upload_id: str) -> None:
 
 
 # Batches --------------------------------------------------------------------------------
-
-BATCH_FILES = 1000  # at most, per call of batch_keys: names only, no store calls
-
 
 def batch_keys(package: model.Package, user_name: str, prefix: str | None,
                files: list[dict[str, Any]]) -> dict[str, Any]:

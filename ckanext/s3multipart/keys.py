@@ -38,6 +38,10 @@ class UnsafeFileName(ValueError):
     """The file name has nothing left once made safe."""
 
 
+class FoldersTooLong(UnsafeFileName):
+    """A batch file's folders leave its name too little room within S3's 1024-byte keys."""
+
+
 class PrefixTooLong(ValueError):
     """The key prefix leaves no room for a file name within S3's 1024-byte keys."""
 
@@ -159,7 +163,7 @@ def object_key(prefix: str, file_name: str) -> str:
 def batch_key(prefix: str, name: str) -> str:
     """Key of a batch's file: the prefix plus its relative path, each folder and the file
     name made safe (`safe_file_name`), within 1024 bytes; folders that leave the file
-    name too little room are an UnsafeFileName."""
+    name too little room are FoldersTooLong."""
     segments = relative_path(name).split("/")
     folders = [safe_file_name(segment) for segment in segments[:-1]
                if segment.strip().lstrip(". ")]
@@ -168,5 +172,5 @@ def batch_key(prefix: str, name: str) -> str:
     if room < MIN_NAME_BYTES:
         if MAX_KEY_BYTES - len(prefix.encode()) < MIN_NAME_BYTES:
             raise PrefixTooLong(prefix)
-        raise UnsafeFileName(name)
+        raise FoldersTooLong(name)
     return folder_prefix + safe_file_name(segments[-1], room)

@@ -1,5 +1,5 @@
-"""Views: the original extension's GET routes, kept for existing scripts, and the
-persistent download links of resources stored in S3.
+"""Views: the original extension's GET routes, kept for existing scripts, the
+persistent download links of resources stored in S3, and the "Upload files" page.
 
 The legacy routes answer plain JSON with real HTTP status codes, never JSONP: a JSONP
 credentials endpoint would let any web page read a logged-in user's keys.
@@ -146,5 +146,42 @@ def _never_cached(response: flask.Response) -> flask.Response:
     return response
 
 
+# Many files -------------------------------------------------------------------------------
+
+UPLOAD_FILES = "s3multipart_upload_files"
+
+
+def upload_files_blueprint() -> flask.Blueprint:
+    """`/<dataset type>/<id>/upload-files`: many files or folders into new resources."""
+    blueprint = flask.Blueprint(UPLOAD_FILES, __name__)
+    for package_type in _dataset_types():
+        blueprint.add_url_rule(f"/{package_type}/<id>/upload-files", endpoint=package_type,
+                               view_func=upload_files, defaults={"package_type": package_type})
+    return blueprint
+
+
+def upload_files(package_type: str, id: str) -> Any:
+    """The page where a publisher chooses or drops files and folders (module
+    s3multipart-batch); only for users who may upload to the dataset."""
+    if has_control_characters(id):
+        return tk.abort(404, tk._("Dataset not found"))
+    context = {"user": tk.current_user.name, "auth_user_obj": tk.current_user}
+    try:
+        pkg_dict = tk.get_action("package_show")(context, {"id": id})
+    except (tk.ObjectNotFound, tk.NotAuthorized):
+        return tk.abort(404, tk._("Dataset not found"))
+    allowed = authz.upload_allowed(dict(context), pkg_dict["id"])
+    if not allowed["success"]:
+        return tk.abort(403, allowed["msg"])
+    return tk.render("s3multipart/upload_files.html", {
+        "pkg_dict": pkg_dict, "pkg": context["package"], "dataset_type": package_type,
+        "s3mp": {"dataset": pkg_dict["id"], "mode": config.mode(),
+                 "max_size": config.max_size(),
+                 "files_concurrency": config.files_concurrency(),
+                 # What a file is recognised by when it is there already (folders.py).
+                 "present": [[r.get("name") or "", r.get("size")]
+                             for r in pkg_dict.get("resources", [])]}})
+
+
 def get_blueprints() -> list[flask.Blueprint]:
-    return [legacy, download_blueprint()]
+    return [legacy, download_blueprint(), upload_files_blueprint()]

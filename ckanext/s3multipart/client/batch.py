@@ -23,15 +23,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import checksums, folders
+from ..folders import KEYS_PER_CALL, RESOURCES_PER_CALL
 from ..sizes import human as human_size
 from .api import ApiError, Ckan
 from .publish import Upload
 from .transfer import PresignedTransport, StsTransport, Transport, UploadError
 
-KEYS_PER_CALL = 1000  # s3multipart_batch_keys takes at most this many files
-RESOURCES_PER_CALL = 100  # s3multipart_resources_create likewise
 FLUSH_EVERY = 20  # finished files waiting before their resources are made
-FLUSH_AFTER = 10.0  # seconds a finished file waits at most for its resource
+FLUSH_AFTER = 2.0  # seconds a finished file waits at most for its resource
 
 
 @dataclasses.dataclass
@@ -60,8 +59,12 @@ def entries(arguments: Iterable[pathlib.Path], include_system: bool,
     system files, non-regular files and a second file of the same name are reported and
     left out."""
     found: dict[str, Entry] = {}
+
+    def unreadable(error: OSError) -> None:
+        _failed(say, outcome, str(error.filename), f"cannot be listed ({error.strerror})")
+
     for argument in arguments:
-        for path, name in _walk(argument):
+        for path, name in _walk(argument, unreadable):
             if not include_system and folders.is_system_file(name):
                 say(f"{name}: skipped (a system file; --include-system-files uploads it)")
                 outcome.system += 1
@@ -80,14 +83,16 @@ def entries(arguments: Iterable[pathlib.Path], include_system: bool,
     return list(found.values())
 
 
-def _walk(argument: pathlib.Path) -> Iterator[tuple[pathlib.Path, str]]:
-    """(path, batch name) of a file, or of each file below a folder (its name first)."""
+def _walk(argument: pathlib.Path, unreadable: Callable[[OSError], None],
+          ) -> Iterator[tuple[pathlib.Path, str]]:
+    """(path, batch name) of a file, or of each file below a folder (its name first);
+    a folder that cannot be listed goes to `unreadable`."""
     if not argument.is_dir():
         yield argument, folders.relative_path(argument.name)
         return
     top = argument.resolve().name
     # Symbolic links to folders are not followed: a link to a parent would never end.
-    for root, dirs, files in os.walk(argument):
+    for root, dirs, files in os.walk(argument, onerror=unreadable):
         dirs.sort()
         below = pathlib.Path(root).relative_to(argument)
         for file_name in sorted(files):
@@ -196,6 +201,7 @@ class Batch:
     def _plan(self, todo: list[Entry]) -> dict[str, dict[str, Any]]:
         """Each file's key below the batch's prefix (names CKAN cannot store: reported)."""
         plans: dict[str, dict[str, Any]] = {}
+        keys: dict[str, str] = {}  # key: name, across calls (each call checks its own)
         for start in range(0, len(todo), KEYS_PER_CALL):
             chunk = todo[start:start + KEYS_PER_CALL]
             answer = self.api.call("s3multipart_batch_keys", id=self.dataset,
@@ -206,7 +212,12 @@ class Batch:
             for entry, plan in zip(chunk, answer["files"], strict=True):
                 if "error" in plan:
                     _failed(self.say, self.outcome, entry.name, plan["error"])
+                elif plan["key"] in keys:
+                    _failed(self.say, self.outcome, entry.name,
+                            f"would be stored at the same key as '{keys[plan['key']]}'; "
+                            "rename one of them")
                 else:
+                    keys[plan["key"]] = entry.name
                     plans[entry.name] = plan
         return plans
 
@@ -218,23 +229,27 @@ class Batch:
             waiting.put(entry)
 
         def work() -> None:
-            while True:
-                entry = waiting.get()
-                if entry is None:
-                    finished.put(None)
-                    return
-                file = key = digest = None
-                try:
-                    file = BatchFile(self, entry, plans.get(entry.name))
-                    key, digest = file.send(file.record.load() or {})
-                except FileNotFoundError:
-                    _failed(self.say, self.outcome, entry.name, "vanished during the upload")
-                except (ApiError, UploadError, OSError) as e:
-                    _failed(self.say, self.outcome, entry.name, str(e))
-                except Exception as e:  # noqa: BLE001  (one file's bug must not stop the rest)
-                    _failed(self.say, self.outcome, entry.name, f"{type(e).__name__}: {e}")
-                if file and key and digest:
-                    finished.put((file, entry, key, digest))
+            try:
+                while True:
+                    entry = waiting.get()
+                    if entry is None:
+                        return
+                    send(entry)
+            finally:  # always, or the loop below would wait for this worker for ever
+                finished.put(None)
+
+        def send(entry: Entry) -> None:
+            try:
+                file = BatchFile(self, entry, plans.get(entry.name))
+                key, digest = file.send(file.record.load() or {})
+            except FileNotFoundError:
+                _failed(self.say, self.outcome, entry.name, "vanished during the upload")
+            except (ApiError, UploadError, OSError) as e:
+                _failed(self.say, self.outcome, entry.name, str(e))
+            except Exception as e:  # noqa: BLE001  (one file's bug must not stop the rest)
+                _failed(self.say, self.outcome, entry.name, f"{type(e).__name__}: {e}")
+            else:
+                finished.put((file, entry, key, digest))
 
         workers = max(1, min(self.files_concurrency or 1, len(todo)))
         for _ in range(workers):
@@ -276,9 +291,15 @@ class Batch:
                 continue
             for (file, entry, _, _), made in zip(chunk, answer["resources"], strict=True):
                 if "error" in made:
+                    # Sent whole again next time: the object may be gone or unusable.
+                    file.record.clear()
                     _failed(self.say, self.outcome, entry.name, made["error"])
                     continue
                 file.made(made["id"])
+                if made["state"] == "present":  # made by an earlier run, whose answer was lost
+                    self.outcome.present += 1
+                    self.say(f"{entry.name}: skipped (resource {made['id']} has it already)")
+                    continue
                 self.outcome.uploaded += 1
                 self.outcome.uploaded_bytes += entry.size
                 self.say(f"{entry.name}: {human_size(entry.size)} in resource {made['id']}")

@@ -52,13 +52,18 @@ def batch_keys(not_empty, not_missing, ignore_missing, ignore, unicode_safe, s3m
 
 
 @validator_args
-def resources_create(not_empty, ignore_missing, keep_extras, unicode_safe,
+def resources_create(not_empty, ignore_missing, ignore, keep_extras, unicode_safe,
                      s3multipart_batch_resources) -> Schema:
     # Each resource as resource_create takes it, with an s3_key; CKAN's own schema then
-    # validates the rest when the dataset is saved.
+    # validates the rest when the dataset is saved. New resources: an id (which would
+    # update that resource) or another dataset's package_id is dropped.
     return {"id": [not_empty, *_name()],
             "resources": {"s3_key": [not_empty, *_name()],
-                          "name": [ignore_missing, unicode_safe], "__extras": [keep_extras]},
+                          "name": [ignore_missing, unicode_safe],
+                          "hash": [ignore_missing, unicode_safe],
+                          "hash_algorithm": [ignore_missing, unicode_safe],
+                          "id": [ignore], "package_id": [ignore],
+                          "__extras": [keep_extras]},
             "__after": [s3multipart_batch_resources]}
 
 

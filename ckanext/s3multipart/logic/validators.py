@@ -8,8 +8,7 @@ from typing import Any
 
 import ckan.plugins.toolkit as tk
 
-from ..grants import BATCH_FILES
-from ..resource_batches import MAX_RESOURCES
+from ..folders import KEYS_PER_CALL, RESOURCES_PER_CALL
 
 __all__ = [
     "s3multipart_batch_files",
@@ -143,16 +142,16 @@ def _items(data: dict[Any, Any], errors: dict[Any, Any], field: str, item_key: s
 
 def s3multipart_batch_files(key: Any, data: dict[Any, Any], errors: dict[Any, Any],
                             context: dict[str, Any]) -> None:
-    """The `files` of a batch_keys request: 1 to grants.BATCH_FILES."""
-    _items(data, errors, "files", "name", BATCH_FILES,
+    """The `files` of a batch_keys request: 1 to folders.KEYS_PER_CALL."""
+    _items(data, errors, "files", "name", KEYS_PER_CALL,
            tk._('Give the files as [{"name": "folder/file.csv", "size": 1024}, ...]'),
            tk._("Ask for at most {} files per request"))
 
 
 def s3multipart_batch_resources(key: Any, data: dict[Any, Any], errors: dict[Any, Any],
                                 context: dict[str, Any]) -> None:
-    """The `resources` of a resources_create request: 1 to resource_batches.MAX_RESOURCES."""
-    _items(data, errors, "resources", "s3_key", MAX_RESOURCES,
+    """The `resources` of a resources_create request: 1 to folders.RESOURCES_PER_CALL."""
+    _items(data, errors, "resources", "s3_key", RESOURCES_PER_CALL,
            tk._('Give the resources as [{"s3_key": "...", "name": "folder/file.csv", '
                 '"hash": "<SHA-256>"}, ...]'),
            tk._("Create at most {} resources per request"))

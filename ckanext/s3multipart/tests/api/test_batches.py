@@ -22,7 +22,7 @@ from ckan.tests import helpers
 from ckanext.s3multipart import keys
 
 from ..support import BUCKET
-from .uploads import HEX, MiB, call_expecting, complete, messages, put_parts
+from .uploads import HEX, MiB, call_expecting, complete, messages, open_uploads, put_parts
 
 pytestmark = pytest.mark.usefixtures("store")
 
@@ -191,6 +191,21 @@ def test_presigned_files_start_at_their_place_in_the_batch_and_never_over_one(ap
     assert "not a batch prefix issued to you" in messages(error)
 
 
+@pytest.mark.ckan_config("ckanext.s3multipart.mode", "presigned")
+def test_of_two_uploads_of_one_batch_file_the_second_to_complete_is_aborted(api, env, s3):
+    prefix = batch(api, env, [{"name": "d/x.csv", "size": 3}])["prefix"]
+    first, second = (api.call("s3multipart_upload_start", env.publisher, id="big-data",
+                              filename="d/x.csv", size=3, prefix=prefix) for _ in range(2))
+    assert first["key"] == second["key"]
+    first_parts = put_parts(api, env, first, [b"one"])
+    second_parts = put_parts(api, env, second, [b"two"])
+    complete(api, env, first, first_parts)
+    error = complete(api, env, second, second_parts, status=409)
+    assert "uploaded already; this second upload of it was aborted" in messages(error)
+    assert s3.get_object(Bucket=BUCKET, Key=first["key"])["Body"].read() == b"one"
+    assert open_uploads(s3, prefix) == []
+
+
 # Resources -------------------------------------------------------------------------------
 
 def test_resources_of_a_batch_are_made_in_one_call_checked_and_sized_from_the_store(
@@ -204,19 +219,26 @@ def test_resources_of_a_batch_are_made_in_one_call_checked_and_sized_from_the_st
     sha = {k: hashlib.sha256(v).hexdigest() for k, v in contents.items()}
     outside = f"{env.org['id']}/another-dataset/{'0' * 32}/a.csv"
     missing = planned["prefix"] + "survey/04/day.csv"
+    other = factories.Dataset(owner_org=env.org["id"], name="other-data")
+    elsewhere = factories.Resource(package_id=other["id"], url="http://example.com/x")
+    # An id (of a resource elsewhere) and another dataset's package_id are not taken.
     request = [{"s3_key": f["key"], "name": f["name"], "hash": sha[f["key"]],
-                "description": "daily"} for f in planned["files"]]
+                "description": "daily", "id": elsewhere["id"], "package_id": other["id"]}
+               for f in planned["files"]]
     request += [{"s3_key": outside, "name": "outside"}, {"s3_key": missing, "name": "late"},
                 {"s3_key": planned["files"][0]["key"], "name": "twice"}]
     made = api.call("s3multipart_resources_create", env.publisher, id="big-data",
                     resources=request)["resources"]
-    assert [r.get("state") for r in made] == ["created"] * 3 + [None, None, "present"]
+    assert [r.get("state") for r in made] == ["created"] * 3 + [None, None, None]
     assert "not inside this dataset's prefix" in made[3]["error"]
     assert "finish the upload first" in made[4]["error"]
+    assert "listed twice in this request" in made[5]["error"]
 
     dataset = api.call("package_show", env.publisher, id="big-data")
     resources = {r["id"]: r for r in dataset["resources"]}
-    assert len(resources) == 3
+    assert len(resources) == 3 and elsewhere["id"] not in resources
+    assert helpers.call_action("package_show", id="other-data")["resources"][0]["url"] == (
+        "http://example.com/x")
     for outcome, file in zip(made[:3], planned["files"], strict=False):
         resource = resources[outcome["id"]]
         assert resource["name"] == file["name"] == outcome["name"]
@@ -263,3 +285,17 @@ def test_malformed_resource_batches_get_409(api, env, resources, expected):
     error = api.call("s3multipart_resources_create", env.publisher, status=409,
                      id="big-data", resources=resources)
     assert expected in messages(error)
+
+
+def test_odd_types_in_a_resource_are_no_500(api, env, s3):
+    planned = batch(api, env, [{"name": "a.csv", "size": 1}, {"name": "b.csv", "size": 1}])
+    a, b = (f["key"] for f in planned["files"])
+    put_object(s3, a, b"a")
+    put_object(s3, b, b"b")
+    made = api.call("s3multipart_resources_create", env.publisher, id="big-data", resources=[
+        {"s3_key": a, "hash": "0" * 64, "hash_algorithm": 5},
+        {"s3_key": b, "id": ["x"], "name": ["b.csv"]}])["resources"]
+    assert [m["state"] for m in made] == ["created", "created"]
+    shown = {r["s3_key"]: r for r in api.call("package_show", env.publisher,
+                                              id="big-data")["resources"]}
+    assert shown[a]["hash_algorithm"] == "5" and shown[b]["id"] != "x"

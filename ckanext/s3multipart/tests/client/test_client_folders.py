@@ -11,6 +11,7 @@ import hashlib
 import os
 import pathlib
 import signal
+import time
 
 import pytest
 
@@ -112,27 +113,32 @@ def test_files_that_fail_are_reported_while_the_others_go_on(env, live_ckan, s3_
 
 def test_a_killed_batch_resumes_its_unfinished_files_and_skips_the_finished(
         env, live_ckan, s3_proxy, tmp_path, cache, s3):
-    make_tree(tmp_path / "d", {"a.bin": 20 * MiB + 5, "b.bin": 20 * MiB + 6, "c.csv": 5})
-    s3_proxy.reset(delay=0.4)
+    make_tree(tmp_path / "d", {"a.csv": 5, "b.bin": 30 * MiB + 6, "c.bin": 20 * MiB + 7})
+    s3_proxy.reset(delay=1.5)
     process = start_client(cache, live_ckan, env.publisher, "--dataset", "big-data",
-                           "--files-concurrency", "2", "--concurrency", "2",
+                           "--files-concurrency", "1", "--concurrency", "2",
                            str(tmp_path / "d"))
-    wait_for_parts(s3_proxy, 3, process)
+    # a.csv is a resource (made within seconds of its upload) and b.bin half sent.
+    deadline = time.monotonic() + 60
+    while not resources() or len(part_puts(s3_proxy)) < 3:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     settle(s3_proxy)
+    assert [r["name"] for r in resources()] == ["d/a.csv"]
     stored = {(p.upload_id, p.part_number) for p in part_puts(s3_proxy)}
-    before = {r["name"] for r in resources()}
-    assert "d/a.bin" not in before or "d/b.bin" not in before
 
     s3_proxy.reset()
     output = client(cache, "upload", "--dataset", "big-data", "--files-concurrency", "2",
                     str(tmp_path / "d"), user=env.publisher, url=live_ckan)
-    assert "resuming" in output
+    assert "d/a.csv: skipped (the dataset has it" in output
+    assert "d/b.bin: resuming" in output.replace(str(tmp_path) + "/", "")
     resent = {(p.upload_id, p.part_number) for p in part_puts(s3_proxy)}
     assert not resent & stored  # no part stored before is sent again
+    assert len(resent) == 1 + 7 + 5 - len(stored)  # a.csv, b.bin and c.bin have 13 parts
     made = {r["name"]: r for r in resources()}
-    assert set(made) == {"d/a.bin", "d/b.bin", "d/c.csv"}
+    assert set(made) == {"d/a.csv", "d/b.bin", "d/c.bin"}
     for name, resource in made.items():
         data = (tmp_path / name).read_bytes()
         assert s3.get_object(Bucket=BUCKET, Key=resource["s3_key"])["Body"].read() == data
