@@ -4,10 +4,12 @@ const SIGN_BATCH = 16
 
 /** @implements {import('./transport.js').Transport} */
 export class PresignedTransport {
-  constructor (api, { dataset, resource }) {
+  // `placement` (a batch's file): {name, prefix}: the file starts at its place in the batch.
+  constructor (api, { dataset, resource, placement }) {
     this.api = api
     this.dataset = dataset
     this.resource = resource
+    this.placement = placement
     this.urls = new Map()
     this.signing = new Map()
     this.used = new Set() // parts whose URL went out: a batch signs them again only if asked
@@ -26,10 +28,11 @@ export class PresignedTransport {
     }
     const started = await this.api('s3multipart_upload_start', {
       id: this.dataset,
-      filename: file.name,
+      filename: this.placement?.name ?? file.name,
       size: file.size,
       content_type: file.type || undefined,
-      resource_id: this.resource || undefined
+      resource_id: this.resource || undefined,
+      prefix: this.placement?.prefix
     })
     Object.assign(this, { key: started.key, uploadId: started.upload_id, partCount: started.part_count })
     return {

@@ -1,13 +1,16 @@
 // Remembers unfinished uploads in localStorage, so that choosing the same file again
 // after a reload or a crash resumes the upload instead of starting over.
+// A file of a batch is known by its path in the batch (`name`): two folders can each
+// hold a `day.csv` of the same size and time.
 export class UploadStore {
-  constructor (dataset, storage = globalThis.localStorage) {
+  constructor (dataset, storage = globalThis.localStorage, name = null) {
     this.dataset = dataset
     this.storage = storage
+    this.name = name
   }
 
   keyFor (file) {
-    return `s3multipart:${this.dataset}:${file.name}:${file.size}:${file.lastModified}`
+    return `s3multipart:${this.dataset}:${this.name ?? file.name}:${file.size}:${file.lastModified}`
   }
 
   load (file) {

@@ -29,36 +29,49 @@ function signedOnly (command) {
   ), { name: 's3multipartSignedOnly', relation: 'after', toMiddleware: 'httpSigningMiddleware' })
 }
 
+// Credentials of one prefix that renew themselves, from a first answer of
+// s3multipart_credentials: {answer, cache}. A batch shares one for all its files.
+export function prefixCredentials (api, dataset, answer) {
+  let first = answer.credentials
+  const cache = new CredentialCache(async () => {
+    if (first) { const c = first; first = null; return c }
+    return (await api('s3multipart_credentials', { id: dataset, prefix: answer.prefix })).credentials
+  })
+  return { answer, cache }
+}
+
 /** @implements {import('./transport.js').Transport} */
 export class StsTransport {
-  constructor (api, { dataset, resource }) {
+  // `placement` (a batch's file): {name, plan: {key, content_type}, credentials(prefix)},
+  // whose credentials are the batch's, not this file's own.
+  constructor (api, { dataset, resource, placement }) {
     this.api = api
     this.dataset = dataset
     this.resource = resource
+    this.placement = placement
   }
 
   // Credentials for a new upload, or for the saved upload's prefix when resuming.
   async begin (file, saved) {
-    const answer = await this.api('s3multipart_credentials', {
-      id: this.dataset,
-      filename: file.name,
-      content_type: file.type || undefined,
-      prefix: saved?.prefix,
-      resource_id: this.resource || undefined
-    })
+    const { answer, cache } = this.placement
+      ? await this.placement.credentials(saved?.prefix)
+      : prefixCredentials(this.api, this.dataset, await this.api('s3multipart_credentials', {
+        id: this.dataset,
+        filename: file.name,
+        content_type: file.type || undefined,
+        prefix: saved?.prefix,
+        resource_id: this.resource || undefined
+      }))
     this.settings = answer
-    this.key = saved?.key || answer.key
-    let first = answer.credentials
-    this.credentials = new CredentialCache(async () => {
-      if (first) { const c = first; first = null; return c }
-      return (await this.api('s3multipart_credentials', { id: this.dataset, prefix: answer.prefix })).credentials
-    })
+    this.key = saved?.key || (this.placement ? this.placement.plan.key : answer.key)
+    this.credentials = cache
     this.uploadId = saved?.uploadId
     if (!this.uploadId) {
       const created = await (await this.s3()).send(new CreateMultipartUploadCommand({
         Bucket: answer.bucket,
         Key: this.key,
-        ContentType: answer.content_type, // the server's rule: media_types.content_type
+        // The server's rule (media_types.content_type), for this file or the batch's.
+        ContentType: this.placement ? this.placement.plan.content_type : answer.content_type,
         Metadata: answer.metadata,
         ...(answer.acl ? { ACL: answer.acl } : {})
       }))

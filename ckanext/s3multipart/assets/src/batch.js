@@ -1,0 +1,270 @@
+// Many files (or folders) into new resources of one dataset: a queue of files, each one
+// a MultipartUpload, `filesConcurrency` at a time, with pause, resume, cancel and retry.
+// Keys come from CKAN for many files per call (s3multipart_batch_keys, one prefix for the
+// batch), STS credentials once per batch prefix, and finished files become resources up
+// to 100 per call (s3multipart_resources_create). No DOM here: batch-module.js renders
+// what `onChange` and `onProgress` report.
+import { isSystemFile, relativePath } from './folders.js'
+
+const KEYS_PER_CALL = 200 // files planned per s3multipart_batch_keys call (at most 1,000)
+const RESOURCES_PER_CALL = 100 // the most s3multipart_resources_create takes
+const FLUSH_EVERY = 20 // finished files that wait for their resources at most...
+const FLUSH_AFTER = 2000 // ... and milliseconds
+
+/**
+ * One file of the batch. `state` is the DOM's data-state: queued, uploading, paused,
+ * done, skipped or failed.
+ * @typedef {{ id: number, file: File, name: string, size: number, state: string,
+ *   loaded: number, message: string, resourceId?: string, plan?: object,
+ *   upload?: import('./multipart.js').MultipartUpload }} BatchFile
+ */
+
+export class Batch {
+  /**
+   * @param {{ api: (action: string, data: object) => Promise<any>, dataset: string,
+   *   present: Map<string, number>, filesConcurrency: number, includeSystem?: boolean,
+   *   uploader: (item: BatchFile, placement: object) => import('./multipart.js').MultipartUpload,
+   *   credentials: (prefix: string) => Promise<{answer: object, cache: object}>,
+   *   onChange?: (item: BatchFile) => void, onIdle?: () => void,
+   *   now?: () => number, setTimer?: typeof setTimeout }} options
+   */
+  constructor ({ api, dataset, present, filesConcurrency, includeSystem = false, uploader, credentials, onChange = () => {}, onIdle = () => {}, now = () => Date.now(), setTimer = (fn, ms) => setTimeout(fn, ms) }) {
+    Object.assign(this, { api, dataset, present, filesConcurrency, includeSystem, uploader, onChange, onIdle, now, setTimer })
+    this.items = []
+    this.names = new Set()
+    this.queue = [] // items waiting, in order
+    this.running = new Set()
+    this.paused = false
+    this.prefix = null
+    this.planning = null // the s3multipart_batch_keys call in flight
+    this.keys = new Map() // key -> name, across calls (each call checks its own)
+    this.finished = [] // [item, result] waiting for their resources
+    this.flushing = null
+    this.flushTimer = null
+    this.prefixCredentials = new Map() // prefix -> Promise<{answer, cache}>
+    this.fetchCredentials = credentials
+    this.bytesDone = 0 // bytes of files done (uploaded and made resources)
+  }
+
+  // Queue files ([{file, name}]); system files, files the dataset has (same name and
+  // size) and a second file of a name already queued are skipped, each with why.
+  add (files) {
+    const added = []
+    for (const { file, name: given } of files) {
+      const name = relativePath(given)
+      const item = { id: this.items.length, file, name, size: file.size, state: 'queued', loaded: 0, message: '' }
+      this.items.push(item)
+      if (!this.includeSystem && isSystemFile(name)) {
+        this.skip(item, 'a system file')
+      } else if (this.present.get(name) === file.size) {
+        this.skip(item, 'the dataset has it (same name and size)')
+      } else if (this.names.has(name)) {
+        this.fail(item, 'a file of this name is in the batch already')
+      } else {
+        this.names.add(name)
+        this.queue.push(item)
+      }
+      added.push(item)
+    }
+    this.pump()
+    return added
+  }
+
+  skip (item, why) {
+    item.state = 'skipped'
+    item.message = why
+  }
+
+  fail (item, why) {
+    item.state = 'failed'
+    item.message = why
+    this.onChange(item)
+  }
+
+  set (item, state, message = '') {
+    item.state = state
+    item.message = message
+    this.onChange(item)
+  }
+
+  // Start files until `filesConcurrency` are running; nothing starts while paused.
+  pump () {
+    while (!this.paused && this.running.size < this.filesConcurrency && this.queue.length) {
+      const item = this.queue.shift()
+      this.running.add(item)
+      this.run(item).finally(() => {
+        this.running.delete(item)
+        this.pump()
+        this.idleCheck()
+      })
+    }
+    this.idleCheck()
+  }
+
+  idleCheck () {
+    if (!this.running.size && (this.paused || !this.queue.length)) {
+      this.flush()
+      if (!this.flushing && !this.finished.length) this.onIdle()
+    }
+  }
+
+  async run (item) {
+    this.set(item, 'uploading')
+    try {
+      await this.plan(item)
+      if (item.state !== 'uploading') return // paused or cancelled while planning
+      if (item.plan.error) return this.fail(item, item.plan.error)
+      const placement = {
+        name: item.name,
+        prefix: this.prefix,
+        plan: item.plan,
+        credentials: (saved) => this.credentials(saved || this.prefix)
+      }
+      item.upload = this.uploader(item, placement)
+      const result = await item.upload.upload(item.file)
+      item.loaded = item.size
+      this.set(item, 'uploading', 'making the resource')
+      this.finished.push([item, result])
+      this.flushSoon()
+    } catch (error) {
+      if (error?.name === 'AbortError') {
+        if (item.state === 'uploading') this.set(item, this.paused ? 'paused' : 'failed', this.paused ? '' : 'cancelled')
+        return
+      }
+      this.fail(item, error?.message || String(error))
+    }
+  }
+
+  // Keys for this file and the next queued ones without one, in one call.
+  async plan (item) {
+    while (!item.plan) {
+      if (this.planning) {
+        await this.planning
+        continue
+      }
+      const chunk = [item, ...this.queue.filter((i) => !i.plan)].slice(0, KEYS_PER_CALL)
+      this.planning = this.api('s3multipart_batch_keys', {
+        id: this.dataset,
+        files: chunk.map((i) => ({ name: i.name, size: i.size, content_type: i.file.type || undefined })),
+        ...(this.prefix ? { prefix: this.prefix } : {})
+      }).then((answer) => {
+        this.prefix = answer.prefix
+        chunk.forEach((i, n) => {
+          const plan = answer.files[n]
+          const other = plan.key && this.keys.get(plan.key)
+          if (other && other !== i.name) {
+            i.plan = { error: `would be stored at the same key as '${other}'; rename one of them` }
+            return
+          }
+          if (plan.key) this.keys.set(plan.key, i.name)
+          i.plan = plan
+        })
+      }).finally(() => { this.planning = null })
+      await this.planning
+    }
+  }
+
+  // The batch's credentials for a prefix (its own, or a resumed file's earlier batch):
+  // one s3multipart_credentials call each, then renewed as they expire.
+  credentials (prefix) {
+    if (!this.prefixCredentials.has(prefix)) {
+      const fetched = this.fetchCredentials(prefix)
+      fetched.catch(() => this.prefixCredentials.delete(prefix)) // the next file asks again
+      this.prefixCredentials.set(prefix, fetched)
+    }
+    return this.prefixCredentials.get(prefix)
+  }
+
+  flushSoon () {
+    if (this.finished.length >= FLUSH_EVERY || (!this.running.size && !this.queue.length)) {
+      this.flush()
+    } else if (!this.flushTimer) {
+      this.flushTimer = this.setTimer(() => { this.flushTimer = null; this.flush() }, FLUSH_AFTER)
+    }
+  }
+
+  // Make the resources of the finished files, one call at a time.
+  flush () {
+    if (this.flushing || !this.finished.length) return
+    const chunk = this.finished.splice(0, RESOURCES_PER_CALL)
+    this.flushing = this.api('s3multipart_resources_create', {
+      id: this.dataset,
+      resources: chunk.map(([item, result]) => ({
+        s3_key: result.key, name: item.name, hash: result.sha256, hash_algorithm: 'sha256'
+      }))
+    }).then((answer) => {
+      chunk.forEach(([item], n) => {
+        const made = answer.resources[n]
+        if (made.error) return this.fail(item, made.error)
+        item.resourceId = made.id
+        this.bytesDone += item.size
+        this.set(item, 'done')
+      })
+    }, (error) => {
+      for (const [item] of chunk) this.fail(item, `uploaded, but no resource was made: ${error.message}`)
+    }).finally(() => {
+      this.flushing = null
+      if (this.finished.length) this.flush()
+      else this.idleCheck()
+    })
+  }
+
+  // Nothing new starts; the files being sent stop where they are and wait as `paused`.
+  pause () {
+    this.paused = true
+    for (const item of this.running) item.upload?.controller?.abort(new DOMException('Paused', 'AbortError'))
+  }
+
+  // The paused files first (from the parts S3 holds), then the queue.
+  resume () {
+    this.paused = false
+    const paused = this.items.filter((i) => i.state === 'paused')
+    for (const item of paused) this.set(item, 'queued')
+    this.queue.unshift(...paused)
+    this.pump()
+  }
+
+  // Abort every unfinished upload (S3 drops its parts); the resources made stay, and so
+  // do those of the files already finished.
+  async cancel () {
+    this.paused = true
+    const unfinished = [...this.running, ...this.items.filter((i) => i.state === 'paused')]
+    const queued = this.queue.splice(0)
+    for (const item of queued) this.set(item, 'failed', 'cancelled')
+    await Promise.allSettled(unfinished.map(async (item) => {
+      this.set(item, 'failed', 'cancelled')
+      await item.upload?.cancel()
+    }))
+    this.paused = false
+    this.flush()
+  }
+
+  // A failed file goes back in the queue, with a new plan if it had none that worked.
+  retry (item) {
+    if (item.state !== 'failed') return
+    if (item.plan?.error) delete item.plan
+    this.set(item, 'queued')
+    this.queue.push(item)
+    this.pump()
+  }
+
+  // The overall figures: bytes and files done of the total (skipped files left out).
+  totals () {
+    let total = 0
+    let loaded = 0
+    let files = 0
+    let done = 0
+    for (const item of this.items) {
+      if (item.state === 'skipped') continue
+      files += 1
+      total += item.size
+      if (item.state === 'done') {
+        done += 1
+        loaded += item.size
+      } else if (item.state === 'uploading' || item.state === 'paused') {
+        loaded += item.loaded
+      }
+    }
+    return { total, loaded, files, done }
+  }
+}
