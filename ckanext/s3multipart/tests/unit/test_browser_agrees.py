@@ -1,12 +1,13 @@
 """Rules the browser needs in JavaScript, checked against their Python home: which listed
 parts count when an upload resumes (client/transfer.merge_listed and matching_parts,
-resume.js) and byte counts for people (sizes.human, progress.js)."""
+resume.js), byte counts for people (sizes.human, progress.js), and a folder's file names and
+system files (folders.py, folders.js)."""
 from __future__ import annotations
 
 import hashlib
 import random
 
-from ckanext.s3multipart import parts, sizes
+from ckanext.s3multipart import folders, parts, sizes
 from ckanext.s3multipart.client.transfer import matching_parts, merge_listed
 
 from ..devsupport import in_node
@@ -63,3 +64,14 @@ def test_the_browser_writes_byte_counts_as_the_server_does():
     counts = [0, 5, 1023, 1024, 1536, 10 * MiB, 5 * 1024**4, 3 * 1024**5]
     assert in_node("progress.js", "return input.map((n) => m.formatBytes(n))", counts) == \
         [sizes.human(n) for n in counts]
+
+
+NAMES = ["survey\\2024/./01//day.csv ", "Cafe\u0301/x.csv", "a/.DS_Store", "THUMBS.DB",
+         "x/desktop.ini", "x/._day.csv", "__MACOSX/a/b.csv", "d/~$report.docx", "a/b.csv",
+         "macosx/b.csv", "x/.hidden.csv", "DS_Store", "./", ""]
+
+
+def test_the_browser_names_a_folders_files_and_skips_system_files_as_the_client_does():
+    answer = in_node("folders.js", "return input.map((n) => [m.relativePath(n), "
+                     "m.isSystemFile(n)])", NAMES)
+    assert answer == [[folders.relative_path(n), folders.is_system_file(n)] for n in NAMES]

@@ -95,3 +95,40 @@ def test_a_prefix_leaving_no_room_for_names_is_refused(ckan_config, monkeypatch)
 
 def test_extension_is_dropped_rather_than_leaving_a_hidden_file():
     assert keys.safe_file_name("x" * 100 + ".csv", max_bytes=6) == "x" * 6
+
+
+def test_batch_prefixes_are_their_users_and_never_pass_for_an_upload_prefix():
+    batch = keys.new_batch_prefix(ORG, DATASET, "user-a")
+    assert batch.startswith("org-uuid/dataset-uuid/") and batch.count("/") == 3
+    assert keys.is_batch_prefix(batch, ORG, DATASET, "user-a")
+    assert not keys.is_batch_prefix(batch, ORG, DATASET, "user-b")
+    assert not keys.is_upload_prefix(batch, ORG, DATASET)
+    upload = keys.new_upload_prefix(ORG, DATASET)
+    assert not keys.is_batch_prefix(upload, ORG, DATASET, "user-a")
+    segment = batch.split("/")[2]
+    assert not keys.is_batch_prefix(f"org-uuid/other/{segment}/", ORG, "other", "user-a")
+
+
+@pytest.mark.parametrize("name, below", [
+    ("survey/2024/01/day.csv", "survey/2024/01/day.csv"),
+    ("survey\\2024\\day.csv", "survey/2024/day.csv"),
+    ("../../etc/passwd", "etc/passwd"),
+    ("a/./b/../c.csv", "a/b/c.csv"),
+    (".hidden/.x.csv", "hidden/x.csv"),
+    ("a/\x00b/c.csv", "a/b/c.csv"),
+    ("day.csv", "day.csv"),
+])
+def test_batch_keys_keep_the_folders_made_safe_below_the_batch(name, below):
+    prefix = keys.new_batch_prefix(ORG, DATASET, "user-a")
+    key = keys.batch_key(prefix, name)
+    assert key == prefix + below
+    assert keys.in_dataset(key, ORG, DATASET)
+
+
+def test_batch_folders_too_long_for_a_name_are_refused_as_such():
+    prefix = keys.new_batch_prefix(ORG, DATASET, "user-a")
+    assert len(keys.batch_key(prefix, "x/" * 400 + "day.csv").encode()) <= 1024
+    with pytest.raises(keys.FoldersTooLong):
+        keys.batch_key(prefix, "x/" * 470 + "day.csv")
+    with pytest.raises(keys.UnsafeFileName):
+        keys.batch_key(prefix, "folder/...")
