@@ -2,7 +2,8 @@
 tables go. The parts have homes of their own: bench/stores.py (moto, Ceph RGW),
 bench/harness.py (the proxy, CKAN, Chromium), the benchmarks in bench/speed.py (throughput,
 WAN), bench/server_load.py (CKAN's work, memory, credentials, planning) and
-bench/robustness.py (resume, faults), bench/report.py (the tables), bench/netproxy.py
+bench/robustness.py (resume, faults), bench/batches.py (many files), bench/report.py
+(the tables), bench/netproxy.py
 (latency, bandwidth caps, faults).
 
 Real parts only: Debian's Chromium driven by Playwright uploads through the resource form
@@ -25,7 +26,7 @@ import platform
 import time
 from typing import Any
 
-from bench import report, robustness, server_load, speed, stores
+from bench import batches, report, robustness, server_load, speed, stores
 from bench.harness import (
     HERE,
     QUICK,
@@ -44,11 +45,13 @@ def sizes() -> dict[str, int]:
         return {"throughput": 32 * MiB, "wan": 16 * MiB, "ckan_small": 16 * MiB,
                 "ckan": 64 * MiB, "memory_big": 128 * MiB, "resume": 64 * MiB,
                 "fault": 16 * MiB, "fault_runs": 4, "repeat": 1, "load_seconds": 5,
-                "verification": 64 * MiB}
+                "verification": 64 * MiB, "batches": [(50, 1 * MiB), (5, 16 * MiB)],
+                "queued": 1000, "queued_seconds": 10}
     return {"throughput": 256 * MiB, "wan": 256 * MiB, "ckan_small": 64 * MiB,
             "ckan": 1 * GiB, "memory_big": 4 * GiB, "resume": 128 * MiB,
             "fault": 64 * MiB, "fault_runs": 20, "repeat": 5, "load_seconds": 30,
-            "verification": 1 * GiB}
+            "verification": 1 * GiB, "batches": [(1000, 1 * MiB), (100, 64 * MiB)],
+            "queued": 10_000, "queued_seconds": 30}
 
 
 def versions() -> dict[str, str]:
@@ -66,7 +69,7 @@ def versions() -> dict[str, str]:
 # Measured on every store; the rest on the first store asked for (moto by default).
 ON_EVERY_STORE = ("throughput", "wan", "verification", "faults")
 BENCHMARKS = ("throughput", "wan", "ckan", "memory", "resume", "credentials", "planning",
-              "verification", "faults")
+              "batches", "queued", "verification", "faults")
 
 
 def main() -> None:
@@ -181,6 +184,12 @@ def run_store(services: Services, ckan: Ckan, browser: Browser, size: dict[str, 
     if k := attempt("credentials", lambda: server_load.credentials(services, ckan, 20,
                                                                    size["load_seconds"])):
         results["credentials"] = k
+    if b := attempt("batches", lambda: batches.many_files(services, ckan, browser, context,
+                                                          size["batches"])):
+        results["batches"] = b
+    if q := attempt("queued", lambda: batches.queued(services, ckan, browser, context,
+                                                      size["queued"], size["queued_seconds"])):
+        results["queued"] = q
     context.close()
     if v := attempt("verification", lambda: server_load.verification(
             services, ckan, size["verification"])):

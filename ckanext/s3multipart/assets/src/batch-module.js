@@ -2,7 +2,7 @@
 // to a Batch (batch.js) and renders one row per file. No upload logic here. Rows are
 // made a few hundred per frame and repainted on a timer, so 10,000 queued files keep
 // the page responsive.
-import { ckanError } from './errors.js'
+import { ckanApi } from './ckan-api.js'
 import { Batch } from './batch.js'
 import { filesOfDrop, filesOfInput } from './folders.js'
 import { inWorker } from './hasher.js'
@@ -13,6 +13,8 @@ import { StsTransport, prefixCredentials } from './sts.js'
 import { UploadStore } from './store.js'
 
 const ROWS_PER_FRAME = 250
+const FILES_PER_TASK = 100
+const PAINTS_PER_FRAME = 100
 const REPAINT_EVERY = 500 // ms
 
 export function registerBatch (ckan, $) {
@@ -61,12 +63,7 @@ export function registerBatch (ckan, $) {
       },
 
       api (action, data) {
-        return new Promise((resolve, reject) => {
-          this.sandbox.client.call('POST', action, JSON.parse(JSON.stringify(data)),
-            (answer) => resolve(answer.result),
-            (xhr) => reject(new Error(ckanError(xhr.responseJSON?.error,
-              `${action} failed (${xhr.status})`))))
-        })
+        return ckanApi(this.sandbox)(action, data)
       },
 
       uploader (item, placement) {
@@ -81,14 +78,18 @@ export function registerBatch (ckan, $) {
         })
       },
 
-      _onFiles (files) {
+      // A few hundred files per task: a chosen file's size is read from the disk the first
+      // time it is asked for, so 10,000 at once would freeze the page for seconds.
+      async _onFiles (files) {
         if (!files.length) return
-        const added = this.batch.add(files)
-        this.unrendered.push(...added)
         this.overall.hidden = false
         this.el[0].classList.add('s3multipart-active')
-        this._renderSome()
         if (!this.timer) this.timer = setInterval(this._onRepaint, REPAINT_EVERY)
+        for (let i = 0; i < files.length; i += FILES_PER_TASK) {
+          this.unrendered.push(...this.batch.add(files.slice(i, i + FILES_PER_TASK)))
+          this._renderSome()
+          await new Promise((resolve) => setTimeout(resolve, 0))
+        }
         this._onRepaint()
       },
 
@@ -135,14 +136,15 @@ export function registerBatch (ckan, $) {
         retry.textContent = this._('Retry')
         retry.dataset.item = String(item.id)
         row.append(name, ' ', size, ' ', status, ' ', retry)
-        this.rows.set(item.id, row)
+        this.rows.set(item.id, { row, status, retry })
         this._paint(item)
         return row
       },
 
       _paint (item) {
-        const row = this.rows.get(item.id)
-        if (!row) return // not made yet: it is made with the item's state then
+        const made = this.rows.get(item.id)
+        if (!made) return // not made yet: it is made with the item's state then
+        const { row, status, retry } = made
         row.dataset.state = item.state
         const percent = item.size ? Math.floor(item.loaded * 100 / item.size) : 0
         const text = {
@@ -153,13 +155,21 @@ export function registerBatch (ckan, $) {
           skipped: this._('skipped: %(why)s', { why: item.message }),
           failed: this._('failed: %(why)s', { why: item.message })
         }[item.state]
-        row.querySelector('.s3multipart-file-status').textContent = text
-        row.querySelector('.s3multipart-retry').hidden = item.state !== 'failed'
+        status.textContent = text
+        retry.hidden = item.state !== 'failed'
       },
 
       _onRepaint () {
-        for (const item of this.dirty) this._paint(item)
-        this.dirty.clear()
+        // At most PAINTS_PER_FRAME rows a frame: a Cancel of 10,000 files repaints them all.
+        let painted = 0
+        for (const item of this.dirty) {
+          if (painted++ >= PAINTS_PER_FRAME) break
+          this._paint(item)
+          this.dirty.delete(item)
+        }
+        if (this.dirty.size && !this.painting) {
+          this.painting = requestAnimationFrame(() => { this.painting = null; this._onRepaint() })
+        }
         const t = this.batch.totals()
         this.meter.total = t.total
         this.meter.partLoaded(0, t.loaded) // the whole batch as one "part in flight"

@@ -39,7 +39,9 @@ export async function * chunksOf (blob, chunkSize = CHUNK_SIZE) {
     }
     return
   }
-  let buffer = new ArrayBuffer(chunkSize)
+  // No larger than the blob: a folder's small files, hashed one after another in one
+  // worker, would each leave a whole chunk's buffer of garbage.
+  let buffer = new ArrayBuffer(Math.max(1, Math.min(chunkSize, blob.size)))
   for (;;) {
     const { done, value } = await reader.read(new Uint8Array(buffer))
     if (done) return

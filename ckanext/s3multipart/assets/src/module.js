@@ -1,7 +1,7 @@
 // The CKAN module: wires the "Large file" widget of the resource form to the
 // MultipartUpload. No upload logic here. API calls go through CKAN's client, which sends
 // the CSRF token; credentials only ever live in this page's memory.
-import { ckanError } from './errors.js'
+import { ckanApi } from './ckan-api.js'
 import { inWorker } from './hasher.js'
 import { MultipartUpload } from './multipart.js'
 import { StsTransport } from './sts.js'
@@ -31,12 +31,7 @@ export function register (ckan, $) {
       },
 
       api (action, data) {
-        return new Promise((resolve, reject) => {
-          this.sandbox.client.call('POST', action, JSON.parse(JSON.stringify(data)),
-            (answer) => resolve(answer.result),
-            (xhr) => reject(new Error(ckanError(xhr.responseJSON?.error,
-              `${action} failed (${xhr.status})`))))
-        })
+        return ckanApi(this.sandbox)(action, data)
       },
 
       uploader () {
