@@ -156,8 +156,8 @@ def table(r: dict[str, Any], meta: dict[str, str]) -> str:
     measured = {kind: store_rows(rows) for kind, rows in r["stores"].items()}
     if len(measured) > 1:  # side by side, one column a store
         names = [stores.NAMES[kind] for kind in measured]
-        out += ["Rows 1, 1d, 1b, 1e, 2, V and F on each store; rows 3 to 7 on "
-                f"{r['main_store']}.", "",
+        out += ["Rows 1, 1d, 1b, 1e, 2, V and F on each store; rows 3 to 7 and 8d on "
+                f"{r['main_store']}; rows 8 to 8c on {stores.NAMES['rgw']}.", "",
                 "| # | benchmark | " + " | ".join(names) + " | target |",
                 "|---|---|" + "---|" * len(names) + "---|"]
         # Keyed by store: a benchmark that failed on one store leaves its cell empty.

@@ -66,8 +66,11 @@ def versions() -> dict[str, str]:
             "CKAN": md.version("ckan"), "Python": platform.python_version()}
 
 
-# Measured on every store; the rest on the first store asked for (moto by default).
+# Measured on every store; the rest on the first store asked for (moto by default), but
+# the many-files rows on Ceph RGW when it is asked for: their 6.25 GiB single file is more
+# than moto can hold while completing it (about 2.7 x the object).
 ON_EVERY_STORE = ("throughput", "wan", "verification", "faults")
+ON_RGW = ("batches",)
 BENCHMARKS = ("throughput", "wan", "ckan", "memory", "resume", "credentials", "planning",
               "batches", "queued", "verification", "faults")
 
@@ -113,10 +116,13 @@ def main() -> None:
                 raise
             try:
                 ckan.use(services)
+                home = "rgw" if "rgw" in kinds else kinds[0]
                 results["stores"][kind] = run_store(
                     services, ckan, browser, size, results, failures,
-                    wanted=lambda name, first=kind == kinds[0]: (
-                        (not only or name in only) and (first or name in ON_EVERY_STORE)))
+                    wanted=lambda name, kind=kind, home=home: (
+                        (not only or name in only)
+                        and (kind == home if name in ON_RGW
+                             else kind == kinds[0] or name in ON_EVERY_STORE)))
             finally:
                 services.stop()
         for failure in failures:
