@@ -14,6 +14,7 @@ DESIGN_OPTIONS = {
     "s3_bucket", "s3_region", "s3_role", "s3_prefix", "enabled_orgs", "mode", "endpoint_url",
     "sts_endpoint_url", "addressing_style", "aws_access_key_id", "aws_secret_access_key",
     "credentials_duration", "part_size", "concurrency", "max_size", "acl", "download_expiry",
+    "files_concurrency",
 }
 
 
@@ -44,6 +45,8 @@ def test_good_configuration_starts(tmp_path):
     ("mode", "magic"),
     ("addressing_style", "sideways"),
     ("concurrency", "0"),
+    ("files_concurrency", "0"),
+    ("files_concurrency", "17"),
     ("max_size", "-1"),
     ("endpoint_url", "minio.local:9000"),
     ("acl", "public"),
