@@ -61,6 +61,8 @@ def open_page(page, env) -> None:
 
 
 def choose_folder(page, folder: pathlib.Path) -> None:
+    # Once the module listens (after a reload too): files chosen before are never seen.
+    page.wait_for_selector('[data-module="s3multipart-batch"].s3multipart-ready')
     page.locator('[data-module="s3multipart-batch"] input[webkitdirectory]').set_input_files(
         str(folder))
 
