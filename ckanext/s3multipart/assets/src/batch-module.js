@@ -156,7 +156,7 @@ export function registerBatch (ckan, $) {
           failed: this._('failed: %(why)s', { why: item.message })
         }[item.state]
         status.textContent = text
-        retry.hidden = item.state !== 'failed'
+        retry.hidden = item.state !== 'failed' || item.duplicate
       },
 
       _onRepaint () {

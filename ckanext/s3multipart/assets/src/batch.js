@@ -59,6 +59,7 @@ export class Batch {
       } else if (this.present.get(name) === file.size) {
         this.skip(item, 'the dataset has it (same name and size)')
       } else if (this.names.has(name)) {
+        item.duplicate = true // never retried: it would go to the other file's key
         this.fail(item, 'a file of this name is in the batch already')
       } else {
         this.names.add(name)
@@ -241,7 +242,7 @@ export class Batch {
 
   // A failed file goes back in the queue, with a new plan if it had none that worked.
   retry (item) {
-    if (item.state !== 'failed') return
+    if (item.state !== 'failed' || item.duplicate) return
     if (item.plan?.error) delete item.plan
     this.set(item, 'queued')
     this.queue.push(item)

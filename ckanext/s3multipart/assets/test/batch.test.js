@@ -86,6 +86,10 @@ test('system files, files the dataset has and a second file of one name are not 
     ['d/a.csv', 'failed'], ['__MACOSX/d/._a.csv', 'skipped']
   ])
   assert.match(batch.items[3].message, /in the batch already/)
+  batch.retry(batch.items[3]) // would upload it to the other d/a.csv's key
+  await settle()
+  assert.equal(batch.items[3].state, 'failed')
+  assert.deepEqual(log.started, ['d/a.csv'])
   assert.deepEqual(log.started, ['d/a.csv'])
 })
 
