@@ -1,5 +1,6 @@
 """An HTTP proxy in front of the store's S3 for browser and client tests: it records the
-part PUTs that reach S3 and can fail, slow down or answer ExpiredToken to some of them,
+PUTs of bytes that reach S3 (parts, and whole files sent in one PutObject) and can fail,
+slow down or answer ExpiredToken to some of them,
 the way a flaky network or store would. Everything else (CORS preflights included) passes through.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ def _s3_error(status: int, code: str, message: str, origin: str | None) -> Respo
 
 @dataclass
 class PartPut:
+    """A part's PUT, or a whole file's (part 1 of the upload id "object:<its path>")."""
     part_number: int
     upload_id: str
     size: int
@@ -97,7 +99,7 @@ class S3Proxy:
             with self.lock:
                 self.preflight_headers.update(h.strip().lower() for h in asked.split(",")
                                               if h.strip())
-        if request.method == "PUT" and "partNumber" in query:
+        if request.method == "PUT" and _puts_bytes(request, query):
             response = self._part_put(request, query, body, origin)
             if response is not None:
                 return response(environ, start_response)
@@ -113,8 +115,11 @@ class S3Proxy:
         access_key, signature = _signed_by(request, query)
         # Recorded when the bytes arrive (status 0 until S3 answers), so a test can tell
         # what was sent before a page went away from what was sent after.
-        record = PartPut(int(query["partNumber"][0]), query["uploadId"][0], len(body), 0,
-                         access_key, time.time(), signature)
+        if "partNumber" in query:
+            number, upload = int(query["partNumber"][0]), query["uploadId"][0]
+        else:
+            number, upload = 1, f"object:{request.path}"
+        record = PartPut(number, upload, len(body), 0, access_key, time.time(), signature)
         with self.lock:
             self.puts.append(record)
         if self.delay:
@@ -171,6 +176,14 @@ class S3Proxy:
             # A HEAD has no body; its Content-Length is the object's size.
             response.headers["Content-Length"] = answer.headers["Content-Length"]
         return response
+
+
+def _puts_bytes(request: Request, query: dict) -> bool:
+    """A part's PUT or a whole object's; not a copy, nor a PUT of a bucket's settings."""
+    if "partNumber" in query:
+        return "x-amz-copy-source" not in request.headers
+    return (request.path.strip("/").count("/") >= 1 and "x-amz-copy-source" not in request.headers
+            and not {"cors", "lifecycle", "acl", "policy", "tagging"} & set(query))
 
 
 def _flipped(body: bytes) -> bytes:

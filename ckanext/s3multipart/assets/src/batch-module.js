@@ -84,8 +84,8 @@ export function registerBatch (ckan, $) {
         if (!files.length) return
         this.overall.hidden = false
         this.el[0].classList.add('s3multipart-active')
-        if (!this.timer) this.timer = setInterval(this._onRepaint, REPAINT_EVERY)
         for (let i = 0; i < files.length; i += FILES_PER_TASK) {
+          this._keepPainting() // each chunk: one of skipped files alone idles the batch
           this.unrendered.push(...this.batch.add(files.slice(i, i + FILES_PER_TASK)))
           this._renderSome()
           await new Promise((resolve) => setTimeout(resolve, 0))
@@ -192,6 +192,11 @@ export function registerBatch (ckan, $) {
         this.buttons.cancel.hidden = !busy && !this.batch.paused
       },
 
+      // Repaint every REPAINT_EVERY ms while files are queued, running or paused.
+      _keepPainting () {
+        if (!this.timer) this.timer = setInterval(this._onRepaint, REPAINT_EVERY)
+      },
+
       _onIdle () {
         this._onRepaint()
         if (!this.batch.paused && this.timer) {
@@ -207,7 +212,7 @@ export function registerBatch (ckan, $) {
 
       _onResume () {
         this.batch.resume()
-        if (!this.timer) this.timer = setInterval(this._onRepaint, REPAINT_EVERY)
+        this._keepPainting()
         this._onRepaint()
       },
 
@@ -225,7 +230,7 @@ export function registerBatch (ckan, $) {
         const button = event.target.closest('.s3multipart-retry')
         if (!button) return
         this.batch.retry(this.batch.items[Number(button.dataset.item)])
-        if (!this.timer) this.timer = setInterval(this._onRepaint, REPAINT_EVERY)
+        this._keepPainting()
         this._onRepaint()
       }
     }

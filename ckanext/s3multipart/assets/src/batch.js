@@ -43,7 +43,6 @@ export class Batch {
     this.flushTimer = null
     this.prefixCredentials = new Map() // prefix -> Promise<{answer, cache}>
     this.fetchCredentials = credentials
-    this.bytesDone = 0 // bytes of files done (uploaded and made resources)
   }
 
   // Queue files ([{file, name}]); system files, files the dataset has (same name and
@@ -93,10 +92,10 @@ export class Batch {
     while (!this.paused && this.running.size < this.filesConcurrency && this.queue.length) {
       const item = this.queue.shift()
       this.running.add(item)
-      this.run(item).finally(() => {
+      item.ended = this.run(item).finally(() => {
         this.running.delete(item)
+        if (item.state === 'queued') this.queue.unshift(item) // resumed before it paused
         this.pump()
-        this.idleCheck()
       })
     }
     this.idleCheck()
@@ -109,11 +108,16 @@ export class Batch {
     }
   }
 
+  // One try of one file: its key, its upload, then its place in the next resources call.
+  // A pause or a cancel (`item.stopping`) ends the try where it is; `stopped` decides
+  // what the file becomes then. A file uploaded whose resource could not be made keeps
+  // its upload (`item.result`): a retry only makes the resource.
   async run (item) {
     this.set(item, 'uploading')
     try {
+      if (item.result) return this.finish(item, item.result)
       await this.plan(item)
-      if (item.state !== 'uploading') return // paused or cancelled while planning
+      if (item.stopping) return this.stopped(item)
       if (item.plan.error) return this.fail(item, item.plan.error)
       const placement = {
         name: item.name,
@@ -122,18 +126,29 @@ export class Batch {
         credentials: (saved) => this.credentials(saved || this.prefix)
       }
       item.upload = this.uploader(item, placement)
-      const result = await item.upload.upload(item.file)
-      item.loaded = item.size
-      this.set(item, 'uploading', 'making the resource')
-      this.finished.push([item, result])
-      this.flushSoon()
+      this.finish(item, await item.upload.upload(item.file))
     } catch (error) {
-      if (error?.name === 'AbortError') {
-        if (item.state === 'uploading') this.set(item, this.paused ? 'paused' : 'failed', this.paused ? '' : 'cancelled')
-        return
-      }
+      if (item.stopping) return this.stopped(item)
       this.fail(item, error?.message || String(error))
     }
+  }
+
+  finish (item, result) {
+    item.stopping = null // a pause that came too late: the file is sent
+    item.result = result
+    item.loaded = item.size
+    this.set(item, 'uploading', 'making the resource')
+    this.finished.push([item, result])
+    this.flushSoon()
+  }
+
+  // The end of a try that a pause or a cancel stopped. Resumed before the pause took
+  // hold: queued, back at the head of the queue once the try has ended (pump).
+  stopped (item) {
+    const why = item.stopping
+    item.stopping = null
+    if (why === 'cancel') return this.set(item, 'failed', 'cancelled')
+    this.set(item, this.paused ? 'paused' : 'queued')
   }
 
   // Keys for this file and the next queued ones without one, in one call.
@@ -184,7 +199,8 @@ export class Batch {
     }
   }
 
-  // Make the resources of the finished files, one call at a time.
+  // Make the resources of the finished files, one call at a time. A file whose resource
+  // CKAN refused fails, to be sent again; one that no answer covered keeps its upload.
   flush () {
     if (this.flushing || !this.finished.length) return
     const chunk = this.finished.splice(0, RESOURCES_PER_CALL)
@@ -196,13 +212,17 @@ export class Batch {
     }).then((answer) => {
       chunk.forEach(([item], n) => {
         const made = answer.resources[n]
-        if (made.error) return this.fail(item, made.error)
+        if (made.error) {
+          delete item.result
+          return this.fail(item, made.error)
+        }
         item.resourceId = made.id
-        this.bytesDone += item.size
         this.set(item, 'done')
       })
-    }, (error) => {
-      for (const [item] of chunk) this.fail(item, `uploaded, but no resource was made: ${error.message}`)
+    }).catch((error) => {
+      for (const [item] of chunk) {
+        if (item.state === 'uploading') this.fail(item, `uploaded, but no resource was made: ${error.message}`)
+      }
     }).finally(() => {
       this.flushing = null
       if (this.finished.length) this.flush()
@@ -213,7 +233,10 @@ export class Batch {
   // Nothing new starts; the files being sent stop where they are and wait as `paused`.
   pause () {
     this.paused = true
-    for (const item of this.running) item.upload?.controller?.abort(new DOMException('Paused', 'AbortError'))
+    for (const item of this.running) {
+      item.stopping ||= 'pause'
+      item.upload?.controller?.abort(new DOMException('Paused', 'AbortError'))
+    }
   }
 
   // The paused files first (from the parts S3 holds), then the queue.
@@ -226,23 +249,25 @@ export class Batch {
   }
 
   // Abort every unfinished upload (S3 drops its parts); the resources made stay, and so
-  // do those of the files already finished.
+  // do those of the files already finished. Nothing starts until every try has ended.
   async cancel () {
     this.paused = true
-    const unfinished = [...this.running, ...this.items.filter((i) => i.state === 'paused')]
-    const queued = this.queue.splice(0)
-    for (const item of queued) this.set(item, 'failed', 'cancelled')
-    await Promise.allSettled(unfinished.map(async (item) => {
-      this.set(item, 'failed', 'cancelled')
-      await item.upload?.cancel()
-    }))
+    for (const item of this.queue.splice(0)) this.set(item, 'failed', 'cancelled')
+    const paused = this.items.filter((i) => i.state === 'paused')
+    for (const item of paused) this.set(item, 'failed', 'cancelled')
+    const running = [...this.running]
+    for (const item of running) item.stopping = 'cancel'
+    await Promise.allSettled([
+      ...[...running, ...paused].map((item) => item.upload?.cancel()),
+      ...running.map((item) => item.ended)
+    ])
     this.paused = false
-    this.flush()
+    this.pump()
   }
 
   // A failed file goes back in the queue, with a new plan if it had none that worked.
   retry (item) {
-    if (item.state !== 'failed' || item.duplicate) return
+    if (item.state !== 'failed' || item.duplicate || this.running.has(item)) return
     if (item.plan?.error) delete item.plan
     this.set(item, 'queued')
     this.queue.push(item)

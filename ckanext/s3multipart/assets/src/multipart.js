@@ -1,5 +1,6 @@
 // One file's multipart upload: start or resume, send the parts `concurrency` at a time
-// with retries, complete, and forget the saved state. Each part goes with its
+// with retries, complete, and forget the saved state. A file of one part may go in a
+// single PUT instead, if its transport says so (`single`: the same calls, no state). Each part goes with its
 // Content-MD5, hashed ahead of the sends (digests.js), and the result carries the
 // file's SHA-256. Transport-agnostic: StsTransport or PresignedTransport does the
 // talking (the contract: transport.js).
@@ -21,6 +22,7 @@ export class MultipartUpload {
   constructor ({ transport, store, hash, maxSize, onProgress = () => {}, onRetry = () => {}, onStatus = () => {}, put = putPart, retry = {} }) {
     Object.assign(this, { transport, store, hash, maxSize, onProgress, onRetry, onStatus, put, retry })
     this.controller = null
+    this.cancelled = false
     this.retries = 0
   }
 
@@ -32,6 +34,12 @@ export class MultipartUpload {
     this.controller = new AbortController()
     const signal = this.controller.signal
     const { session, held, plan } = await this.prepare(file)
+    if (this.cancelled) {
+      // Cancelled while the upload was being started: `cancel` had nothing to abort yet.
+      await this.transport.abort().catch(() => {})
+      this.store.clear(file)
+      throw signal.reason
+    }
     const progress = new Progress(file.size)
     const done = new Map()
     const kept = (digest) => held.has(digest.part) && holdsBytes(held.get(digest.part), digest.hex)
@@ -115,12 +123,14 @@ export class MultipartUpload {
       await this.transport.abort()
       throw new UploadError(problem)
     }
-    this.store.save(file, { ...session, ...plan })
+    // A file sent in one PUT (session.single) has no parts to resume.
+    if (!session.single) this.store.save(file, { ...session, ...plan })
     return { session, held: new Map(), plan }
   }
 
   // Stop sending and abort the multipart upload so S3 drops the parts it holds.
   async cancel () {
+    this.cancelled = true
     this.controller?.abort(new DOMException('Upload cancelled', 'AbortError'))
     try {
       await this.transport.abort()

@@ -1,7 +1,8 @@
 // Remembers unfinished uploads in localStorage, so that choosing the same file again
 // after a reload or a crash resumes the upload instead of starting over.
 // A file of a batch is known by its path in the batch (`name`): two folders can each
-// hold a `day.csv` of the same size and time.
+// hold a `day.csv` of the same size and time. Its records are apart from the resource
+// form's: a file sent there and then in a batch would resume into the wrong place.
 export class UploadStore {
   constructor (dataset, storage = globalThis.localStorage, name = null) {
     this.dataset = dataset
@@ -10,7 +11,8 @@ export class UploadStore {
   }
 
   keyFor (file) {
-    return `s3multipart:${this.dataset}:${this.name ?? file.name}:${file.size}:${file.lastModified}`
+    const name = this.name === null ? file.name : `batch/${this.name}`
+    return `s3multipart:${this.dataset}:${name}:${file.size}:${file.lastModified}`
   }
 
   load (file) {

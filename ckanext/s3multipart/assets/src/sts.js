@@ -2,7 +2,7 @@
 // signs every S3 call in the browser, each part's PUT for its Content-MD5 included.
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand,
-  ListPartsCommand, S3Client, UploadPartCommand
+  ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand
 } from '@aws-sdk/client-s3'
 import { formatUrl } from '@aws-sdk/core/util'
 import { CredentialCache } from './credentials.js'
@@ -10,16 +10,19 @@ import { CredentialCache } from './credentials.js'
 // What a part's PUT signs besides x-amz-content-sha256 (set by signedOnly) and the
 // x-amz-date and (with session credentials) x-amz-security-token the signer adds: not
 // the SDK's bookkeeping headers, which would each need a place in the bucket's CORS rule
-// (sts_headers.json).
+// (sts_headers.json). A whole file's PUT signs its object's headers too, the ones
+// CreateMultipartUpload sends for a file of many parts.
 const PART_SIGNS = new Set(['host', 'content-md5'])
+const signsForObject = (name) => name === 'content-type' || name === 'x-amz-acl' || name.startsWith('x-amz-meta-')
 
 // Make `command` resolve to its signed request instead of sending it: its headers cut
-// to PART_SIGNS before the SDK's signing step, the signed request taken right after it.
-function signedOnly (command) {
+// to what it signs (`keep`) before the SDK's signing step, the signed request taken
+// right after it.
+function signedOnly (command, keep = (name) => PART_SIGNS.has(name)) {
   command.middlewareStack.addRelativeTo((next) => (args) => {
     const headers = args.request.headers
     for (const name of Object.keys(headers)) {
-      if (!PART_SIGNS.has(name.toLowerCase())) delete headers[name]
+      if (!keep(name.toLowerCase())) delete headers[name]
     }
     headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD'
     return next(args)
@@ -51,7 +54,9 @@ export class StsTransport {
     this.placement = placement
   }
 
-  // Credentials for a new upload, or for the saved upload's prefix when resuming.
+  // Credentials for a new upload, or for the saved upload's prefix when resuming. A file
+  // of one part goes in one PutObject (`single`): a multipart upload would cost it two
+  // more requests and their CORS preflights, which is most of a small file's time.
   async begin (file, saved) {
     const { answer, cache } = this.placement
       ? await this.placement.credentials(saved?.prefix)
@@ -66,20 +71,17 @@ export class StsTransport {
     this.key = saved?.key || (this.placement ? this.placement.plan.key : answer.key)
     this.credentials = cache
     this.uploadId = saved?.uploadId
-    if (!this.uploadId) {
+    this.single = !saved && file.size <= answer.part_size
+    if (!this.uploadId && !this.single) {
       const created = await (await this.s3()).send(new CreateMultipartUploadCommand({
-        Bucket: answer.bucket,
-        Key: this.key,
-        // The server's rule (media_types.content_type), for this file or the batch's.
-        ContentType: this.placement ? this.placement.plan.content_type : answer.content_type,
-        Metadata: answer.metadata,
-        ...(answer.acl ? { ACL: answer.acl } : {})
+        Bucket: answer.bucket, Key: this.key, ...this.objectHeaders()
       }))
       this.uploadId = created.UploadId
     }
     return {
       key: this.key,
       uploadId: this.uploadId,
+      single: this.single,
       prefix: answer.prefix,
       partSize: answer.part_size,
       concurrency: answer.concurrency,
@@ -109,6 +111,17 @@ export class StsTransport {
     return this.client
   }
 
+  // The object's media type (the server's rule, media_types.content_type, for this file
+  // or the batch's), metadata and ACL.
+  objectHeaders () {
+    const answer = this.settings
+    return {
+      ContentType: this.placement ? this.placement.plan.content_type : answer.content_type,
+      Metadata: answer.metadata,
+      ...(answer.acl ? { ACL: answer.acl } : {})
+    }
+  }
+
   // The part's PUT as the SDK would send it, signed in its headers (SigV4) with the
   // part's Content-MD5 among them, then handed to xhr.js for its upload progress: the
   // SDK's own send stops right after signing (see signedOnly). The body's SHA-256 is not
@@ -118,14 +131,15 @@ export class StsTransport {
   async partRequest (number, md5s) {
     // Without it the SDK would sign, and the store take, a part it cannot check.
     if (!md5s.has(number)) throw new Error(`part ${number} is not hashed yet`)
-    const command = new UploadPartCommand({
-      Bucket: this.settings.bucket,
-      Key: this.key,
-      UploadId: this.uploadId,
-      PartNumber: number,
-      ContentMD5: md5s.get(number)
-    })
-    signedOnly(command)
+    const where = { Bucket: this.settings.bucket, Key: this.key, ContentMD5: md5s.get(number) }
+    let command
+    if (this.single) {
+      command = new PutObjectCommand({ ...where, ...this.objectHeaders() })
+      signedOnly(command, (name) => PART_SIGNS.has(name) || signsForObject(name))
+    } else {
+      command = new UploadPartCommand({ ...where, UploadId: this.uploadId, PartNumber: number })
+      signedOnly(command)
+    }
     const { request } = await (await this.s3()).send(command)
     const { host, ...headers } = request.headers
     return { url: formatUrl(request), headers }
@@ -150,6 +164,7 @@ export class StsTransport {
   }
 
   async complete (parts) {
+    if (this.single) return { key: this.key } // the PUT made the object
     await (await this.s3()).send(new CompleteMultipartUploadCommand({
       Bucket: this.settings.bucket,
       Key: this.key,

@@ -33,10 +33,14 @@ class HeldUpload {
   }
 }
 
-function setUp ({ present = [], filesConcurrency = 2, resourceError = () => null } = {}) {
+// `keysGate`: a promise the keys call waits for; `resources(data)`: the answer of a
+// resources call, instead of the usual one (it may throw, as a call that fails).
+function setUp ({ present = [], filesConcurrency = 2, resourceError = () => null, keysGate = null, resources = null } = {}) {
   const log = { calls: [], started: [], uploads: new Map(), credentials: [], timers: [] }
   const api = async (action, data) => {
     log.calls.push([action, data])
+    if (action === 's3multipart_batch_keys') await keysGate
+    if (action === 's3multipart_resources_create' && resources) return resources(data)
     if (action === 's3multipart_batch_keys') {
       return {
         prefix: 'o/d/batch/',
@@ -190,4 +194,81 @@ test('a resource CKAN refuses fails that file only', async () => {
   assert.deepEqual(states(batch), { a: 'done', b: 'failed' })
   assert.equal(batch.items[1].message, 'No object')
   assert.equal(batch.items[0].resourceId, 'id-a')
+})
+
+test('Retry of a file just cancelled runs it once more, after the cancel', async () => {
+  const { batch, log } = setUp({ filesConcurrency: 1 })
+  batch.add(files('a', 'b'))
+  await settle()
+  const cancelling = batch.cancel()
+  await tick()
+  assert.equal(batch.items[0].state, 'failed')
+  batch.retry(batch.items[0]) // while the cancel is still aborting
+  await cancelling
+  await settle()
+  assert.deepEqual(log.started, ['a', 'a'])
+  assert.deepEqual(states(batch), { a: 'uploading', b: 'failed' })
+  log.uploads.get('a').finish()
+  await settle()
+  assert.deepEqual(states(batch), { a: 'done', b: 'failed' })
+})
+
+test('Resume before a pause took hold: the files go on, none fails', async () => {
+  const { batch, log } = setUp({ filesConcurrency: 2 })
+  batch.add(files('a', 'b', 'c'))
+  await settle()
+  batch.pause()
+  batch.resume()
+  await settle()
+  assert.deepEqual(states(batch), { a: 'uploading', b: 'uploading', c: 'queued' })
+  assert.deepEqual(log.started, ['a', 'b', 'a', 'b'])
+})
+
+test('a pause while the keys are asked for starts no upload', async () => {
+  let release
+  const { batch, log } = setUp({ keysGate: new Promise((resolve) => { release = resolve }) })
+  batch.add(files('a', 'b'))
+  await settle()
+  batch.pause()
+  release()
+  await settle()
+  assert.deepEqual(states(batch), { a: 'paused', b: 'paused' })
+  assert.deepEqual(log.started, [])
+  batch.resume()
+  await settle()
+  assert.deepEqual(log.started, ['a', 'b'])
+})
+
+test('a resources call that fails keeps the uploads: Retry only makes the resource', async () => {
+  let fail = true
+  const { batch, log } = setUp({
+    resources: (data) => {
+      if (fail) throw new Error('CKAN answered 502')
+      return { resources: data.resources.map((r) => ({ s3_key: r.s3_key, id: `id-${r.name}`, state: 'created' })) }
+    }
+  })
+  batch.add(files('a'))
+  await settle()
+  log.uploads.get('a').finish()
+  await settle()
+  assert.equal(batch.items[0].state, 'failed')
+  assert.equal(batch.items[0].message, 'uploaded, but no resource was made: CKAN answered 502')
+  fail = false
+  batch.retry(batch.items[0])
+  await settle()
+  assert.deepEqual(log.started, ['a'], 'sent again')
+  assert.equal(batch.items[0].state, 'done')
+  assert.equal(batch.items[0].resourceId, 'id-a')
+})
+
+test('an answer the page cannot read fails its files instead of leaving them waiting', async () => {
+  const { batch, log } = setUp({ resources: () => ({}) })
+  batch.add(files('a', 'b'))
+  await settle()
+  log.uploads.get('a').finish()
+  log.uploads.get('b').finish()
+  await settle()
+  assert.deepEqual(states(batch), { a: 'failed', b: 'failed' })
+  assert.match(batch.items[0].message, /^uploaded, but no resource was made: /)
+  assert.equal(batch.running.size, 0)
 })

@@ -189,3 +189,36 @@ test('cancel stops sending and aborts the multipart upload', async () => {
   assert.equal(transport.completed, null)
   assert.equal(store.load(file(50 * MiB)), null)
 })
+
+test('cancel while the upload is being started aborts it once started and keeps no record', async () => {
+  const transport = new MemoryTransport()
+  const store = new MemoryStore()
+  let up = null
+  const begin = transport.begin.bind(transport)
+  transport.begin = async (f, saved) => {
+    const cancelled = up.cancel() // nothing to abort yet: the upload has no id
+    const session = await begin(f, saved)
+    await cancelled
+    return session
+  }
+  up = new MultipartUpload(options(transport, { store, put: async () => { throw new Error('a part was sent') } }))
+  await assert.rejects(up.upload(file(12 * MiB)), { name: 'AbortError' })
+  assert.equal(transport.created, 1)
+  assert.equal(transport.aborted, 2, 'aborted by cancel (nothing yet) and once the upload was made')
+  assert.equal(store.load(file(12 * MiB)), null, 'a record would resume a cancelled upload')
+})
+
+test('a file its transport sends in one PUT keeps no record and completes nothing', async () => {
+  const transport = new MemoryTransport()
+  transport.begin = async () => ({ key: 'p/f', single: true, partSize: 5 * MiB, concurrency: 3 })
+  const store = new MemoryStore()
+  let saved = 'unset'
+  const put = putInto(transport)
+  const result = await new MultipartUpload(options(transport, {
+    store: Object.assign(store, { save: (f, s) => { saved = s } }),
+    put
+  })).upload(file(1000))
+  assert.equal(saved, 'unset')
+  assert.deepEqual([...transport.parts.keys()], [1])
+  assert.equal(result.sha256, createHash('sha256').update(bytesOf.get(1000)).digest('hex'))
+})

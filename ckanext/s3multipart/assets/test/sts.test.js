@@ -58,3 +58,40 @@ test('renewed credentials keep the clock offset the SDK learnt: part PUTs cannot
 test('a part not hashed yet is never signed', async () => {
   await assert.rejects(transport().partRequest(2, new Map([[1, MD5]])), /part 2 is not hashed yet/)
 })
+
+test("a file of one part goes in one PutObject: its media type, metadata and ACL signed with its Content-MD5", async () => {
+  const sts = new StsTransport(async () => ({}), {
+    dataset: 'd',
+    placement: {
+      name: 'd/a.csv',
+      plan: { key: 'o/d/batch/d/a.csv', content_type: 'text/csv' },
+      credentials: async () => ({
+        answer: {
+          region: 'us-east-1', endpoint_url: 'http://127.0.0.1:9', addressing_style: 'path', bucket: 'b',
+          prefix: 'o/d/batch/', part_size: 5 * 1024 * 1024, metadata: { 'ckan-user': 'u1' }, acl: 'private'
+        },
+        cache: transport().credentials
+      })
+    }
+  })
+  sts.s3 = (original => async () => {
+    const client = await original.call(sts)
+    client.send = ((send) => async (command) => {
+      if (command.constructor.name === 'CreateMultipartUploadCommand') throw new Error('a multipart upload was made')
+      return send.call(client, command)
+    })(client.send)
+    return client
+  })(sts.s3)
+  const session = await sts.begin({ size: 1024, name: 'a.csv' })
+  assert.equal(session.single, true)
+  const { url, headers } = await sts.partRequest(1, new Map([[1, MD5]]))
+  const parsed = new URL(url)
+  assert.equal(parsed.pathname, '/b/o/d/batch/d/a.csv')
+  assert.deepEqual([...parsed.searchParams.keys()], ['x-id'], 'no partNumber, no uploadId')
+  assert.equal(parsed.searchParams.get('x-id'), 'PutObject')
+  assert.equal(signedHeaders(headers),
+    'content-md5;content-type;host;x-amz-acl;x-amz-content-sha256;x-amz-date;x-amz-meta-ckan-user;x-amz-security-token')
+  assert.equal(headers['content-type'], 'text/csv')
+  assert.equal(headers['x-amz-meta-ckan-user'], 'u1')
+  assert.deepEqual(await sts.complete([{ part_number: 1, etag: '"x"' }]), { key: 'o/d/batch/d/a.csv' })
+})

@@ -116,6 +116,9 @@ def test_a_folder_becomes_its_resources_and_a_second_time_is_skipped(
     assert page.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"
     assert "60 of 60 files" in page.locator(".s3multipart-summary").inner_text()
     assert_resources_are(expected, s3, env)
+    # STS mode sends a file of one part (the empty and 1 KiB ones) in one PutObject.
+    whole = [p for p in s3_proxy.ok_puts() if p.upload_id.startswith("object:")]
+    assert len(whole) == (56 if mode == "sts" else 0), len(whole)
     assert len({r["s3_key"].split("/")[2] for r in call_action(
         "package_show", id=env.dataset["id"])["resources"]}) == 1  # one batch prefix
 
