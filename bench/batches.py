@@ -29,16 +29,27 @@ LONG_TASKS = """(() => {
 })()"""
 
 
+# A publisher's folder holds files of their own; only folders too large for the disk as
+# copies (row 8b's 6.25 GiB) are hard links.
+COPIES_UP_TO = 2 * 1024**3
+
+
 def folder_of(count: int, each: int) -> pathlib.Path:
-    """A folder of `count` files of `each` bytes, 100 to a subfolder: hard links to one file
-    of random bytes (the browser reads each as a file of its own; the disk holds one)."""
+    """A folder of `count` files of `each` bytes of random bytes, 100 to a subfolder. Up to
+    COPIES_UP_TO in all each file is its own; above, they are hard links to one file (the
+    disk holds one; the browser reads each as a file of its own)."""
     source = data_file(each)
-    folder = HERE / "run" / "data" / f"folder-{count}x{human(each).replace(' ', '')}" / "batch"
+    kind = "files" if count * each <= COPIES_UP_TO else "links"
+    folder = (HERE / "run" / "data" / f"folder-{count}x{human(each).replace(' ', '')}-{kind}"
+              / "batch")
     for n in range(count):
         path = folder / f"{n // 100:03}" / f"file-{n:05}.bin"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            os.link(source, path)
+            if kind == "files":
+                path.write_bytes(os.urandom(each))
+            else:
+                os.link(source, path)
     return folder
 
 
@@ -77,6 +88,9 @@ def upload_folder(browser: Browser, context: Any, dataset: str, folder: pathlib.
             pass
         peak = max(peak, browser.heap(cdp))
         elapsed = time.time() - started
+        if elapsed // 30 > (elapsed - 0.35) // 30:  # every 30 s: where the batch stands
+            log(f"  {elapsed:.0f} s: {page.evaluate(STATES)}; "
+                f"{page.locator('.s3multipart-summary').inner_text()}")
         if stop_after is not None and elapsed > stop_after:
             cancelled = time.time()
             page.get_by_role("button", name="Cancel").click()

@@ -52,8 +52,8 @@ export async function * chunksOf (blob, chunkSize = CHUNK_SIZE) {
 
 // Hash `blob` part by part along `plan` ({partSize, partCount}), calling
 // `onPart(PartDigest)` as each part is done, in part order; resolves to the SHA-256
-// (lowercase hex). Each byte is read once.
-export async function digestFile (blob, plan, { onPart = () => {}, chunkSize = CHUNK_SIZE } = {}) {
+// (lowercase hex), and `onChunk()` after each chunk read. Each byte is read once.
+export async function digestFile (blob, plan, { onPart = () => {}, onChunk = () => {}, chunkSize = CHUNK_SIZE } = {}) {
   const [md5, sha256] = await Promise.all([createMD5(), createSHA256()])
   sha256.init()
   for (let part = 1; part <= plan.partCount; part++) {
@@ -62,6 +62,7 @@ export async function digestFile (blob, plan, { onPart = () => {}, chunkSize = C
     for await (const bytes of chunksOf(blob.slice(start, end), chunkSize)) {
       md5.update(bytes)
       sha256.update(bytes)
+      onChunk()
     }
     const digest = md5.digest('binary')
     onPart({ part, hex: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''), base64: base64Of(digest) })
