@@ -188,7 +188,7 @@ export function registerBatch (ckan, $) {
         }) + (skipped ? ' ' + this._('(%(skipped)s skipped)', { skipped }) : '')
         const busy = this.batch.running.size > 0 || this.batch.queue.length > 0
         this.buttons.pause.hidden = this.batch.paused || !busy
-        this.buttons.resume.hidden = !this.batch.paused
+        this.buttons.resume.hidden = !this.batch.paused || this.batch.cancelling
         this.buttons.cancel.hidden = !busy && !this.batch.paused
       },
 

@@ -35,6 +35,7 @@ export class Batch {
     this.queue = [] // items waiting, in order
     this.running = new Set()
     this.paused = false
+    this.cancelling = false // until every try a Cancel stopped has ended: no Resume
     this.prefix = null
     this.planning = null // the s3multipart_batch_keys call in flight
     this.keys = new Map() // key -> name, across calls (each call checks its own)
@@ -134,7 +135,7 @@ export class Batch {
   }
 
   finish (item, result) {
-    item.stopping = null // a pause that came too late: the file is sent
+    item.stopping = null // a pause or cancel that came too late: the file is in the store
     item.result = result
     item.loaded = item.size
     this.set(item, 'uploading', 'making the resource')
@@ -241,6 +242,7 @@ export class Batch {
 
   // The paused files first (from the parts S3 holds), then the queue.
   resume () {
+    if (this.cancelling) return // the cancel's own end lets the retried files go
     this.paused = false
     const paused = this.items.filter((i) => i.state === 'paused')
     for (const item of paused) this.set(item, 'queued')
@@ -251,6 +253,7 @@ export class Batch {
   // Abort every unfinished upload (S3 drops its parts); the resources made stay, and so
   // do those of the files already finished. Nothing starts until every try has ended.
   async cancel () {
+    this.cancelling = true
     this.paused = true
     for (const item of this.queue.splice(0)) this.set(item, 'failed', 'cancelled')
     const paused = this.items.filter((i) => i.state === 'paused')
@@ -261,6 +264,7 @@ export class Batch {
       ...[...running, ...paused].map((item) => item.upload?.cancel()),
       ...running.map((item) => item.ended)
     ])
+    this.cancelling = false
     this.paused = false
     this.pump()
   }

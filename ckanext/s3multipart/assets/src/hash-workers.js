@@ -22,18 +22,25 @@ export function hashWorkers (makeWorker, { stallMs = STALL_MS, setTimer = setTim
     let timer = null
     let delivered = 0 // parts passed on: a restarted worker's first ones are not again
     const promise = new Promise((resolve, reject) => {
-      const start = (restarts) => {
-        worker = idle.pop() || makeWorker()
+      // A restart takes a new worker, never a kept one; `restarts` counts silences in a
+      // row (a part passed on starts the count again).
+      const start = (restarts, fresh = false) => {
+        try {
+          worker = (!fresh && idle.pop()) || makeWorker()
+        } catch (error) { // a Content-Security-Policy without worker-src blob:, say
+          return reject(new UploadError(`the checksum worker cannot start: ${error?.message || error}`))
+        }
         const watch = () => {
           clearTimer(timer)
           timer = setTimer(() => {
             worker.terminate()
             if (restarts >= RESTARTS) reject(new UploadError(`the checksum worker stopped answering while reading ${file.name}`))
-            else start(restarts + 1)
+            else start(restarts + 1, true)
           }, stallMs)
         }
         worker.onmessage = ({ data }) => {
           watch()
+          if (data.part > delivered) restarts = 0
           if (data.alive) return
           if (data.sha256) {
             clearTimer(timer)
@@ -58,12 +65,12 @@ export function hashWorkers (makeWorker, { stallMs = STALL_MS, setTimer = setTim
     })
     // Done with its file, a worker waits for the next; one stopped half way is ended.
     promise.then(() => { if (idle.length < MAX_IDLE) idle.push(worker); else worker.terminate() },
-      () => worker.terminate())
+      () => worker?.terminate())
     return {
       promise,
       stop: () => {
         clearTimer(timer)
-        if (!finished) worker.terminate()
+        if (!finished) worker?.terminate()
       }
     }
   }

@@ -30,6 +30,7 @@ class HeldUpload {
   async cancel () {
     this.cancelled = true
     this.controller.abort(new DOMException('Upload cancelled', 'AbortError'))
+    await this.log.cancelGate // a store slow to abort, when the test sets one
   }
 }
 
@@ -271,4 +272,24 @@ test('an answer the page cannot read fails its files instead of leaving them wai
   assert.deepEqual(states(batch), { a: 'failed', b: 'failed' })
   assert.match(batch.items[0].message, /^uploaded, but no resource was made: /)
   assert.equal(batch.running.size, 0)
+})
+
+test('Resume while a slow cancel aborts does nothing; a file retried meanwhile starts after it', async () => {
+  const { batch, log } = setUp({ filesConcurrency: 1 })
+  let release
+  log.cancelGate = new Promise((resolve) => { release = resolve })
+  batch.add(files('a', 'b'))
+  await settle()
+  const cancelling = batch.cancel()
+  await settle()
+  batch.retry(batch.items[0])
+  batch.resume() // shown nowhere while cancelling; refused if called
+  await settle()
+  assert.deepEqual(log.started, ['a'], 'nothing starts before the abort is over')
+  assert.equal(batch.items[0].state, 'queued')
+  release()
+  await cancelling
+  await settle()
+  assert.deepEqual(log.started, ['a', 'a'])
+  assert.equal(batch.cancelling, false)
 })

@@ -59,11 +59,12 @@ test('a worker that keeps saying it is alive is not replaced', async () => {
     let n = 0
     const beat = setInterval(() => {
       send({ alive: true })
-      if (++n === 5) { clearInterval(beat); answers(send, data) }
-    }, 10)
+      if (++n === 10) { clearInterval(beat); answers(send, data) }
+    }, 20)
   }
   const { make, made } = maker([slow])
-  assert.equal(await hashWorkers(make, { stallMs: 25 })(file, { partCount: 1 }, () => {}).promise, 'f'.repeat(64))
+  // 200 ms in all, more than twice the stall time, never 80 ms without a word.
+  assert.equal(await hashWorkers(make, { stallMs: 80 })(file, { partCount: 1 }, () => {}).promise, 'f'.repeat(64))
   assert.equal(made.length, 1)
 })
 
@@ -85,4 +86,33 @@ test('a file stopped half way ends its worker, which is not kept', async () => {
   assert.ok(made[0].terminated)
   await run(file, { partCount: 1 }, () => {}).promise
   assert.equal(made.length, 2, 'a new worker for the next file')
+})
+
+test('a worker that cannot start fails the file with why, and stop() does not throw', async () => {
+  const run = hashWorkers(() => { throw new Error('Refused to create a worker from blob: (CSP)') })
+  const { promise, stop } = run(file, { partCount: 1 }, () => {})
+  await assert.rejects(promise, /the checksum worker cannot start: Refused to create a worker/)
+  stop()
+})
+
+test('a restart takes a new worker, not a kept one, and a part passed on starts the count again', async () => {
+  // Worker 0 hashes the first file and is kept; for the second it goes silent after part 1,
+  // worker 1 after part 2, worker 2 after part 3, worker 3 answers: three silences, but
+  // each after a new part, so the file is not given up.
+  let calls = 0
+  const script = (send, data) => {
+    calls += 1
+    if (calls === 1) return answers(send, data)
+    const upTo = calls - 1
+    for (let part = 1; part <= upTo; part++) send({ part, hex: `h${part}`, base64: `b${part}` })
+    if (upTo >= 4) send({ sha256: 'e'.repeat(64) })
+  }
+  const { make, made } = maker([script])
+  const run = hashWorkers(make, { stallMs: 20 })
+  await run(file, { partCount: 1 }, () => {}).promise
+  const parts = []
+  assert.equal(await run(file, { partCount: 4 }, (d) => parts.push(d.part)).promise, 'e'.repeat(64))
+  assert.deepEqual(parts, [1, 2, 3, 4])
+  assert.equal(made.length, 4, 'worker 0, then a new one for each restart')
+  assert.ok(made.slice(0, 3).every((w) => w.terminated))
 })
